@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bootstrap.sh — install everything Pika needs to build, test and run.
+#
+# Idempotent: checks first and installs only what is missing, so a second run
+# takes about a second. Works as root, or through sudo otherwise. Sources are
+# Debian's packages and the npm registry only (docs/DEPENDENCIES.md says why
+# each dependency is there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: the toolchain and every C library Pika links.
+APT_PACKAGES=(
+  build-essential   # gcc 12, make, libc headers; gcc's ASan/UBSan/TSan runtimes
+  cmake             # >= 3.25 (Debian 12 ships 3.25.1)
+  ninja-build
+  pkg-config
+  clang-format      # the code's style is checked in `make test`
+  ca-certificates   # npm fetches over TLS
+)
+# Commands that may come from elsewhere (e.g. a newer npm) count as present.
+declare -A COMMAND_PACKAGES=([node]=nodejs [npm]=npm)
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "bootstrap: need root or sudo to install packages" >&2; exit 77; }
+  SUDO=(sudo)
+fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+for cmd in "${!COMMAND_PACKAGES[@]}"; do
+  command -v "$cmd" >/dev/null || missing+=("${COMMAND_PACKAGES[$cmd]}")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+bash scripts/fetch-duckdb.sh
