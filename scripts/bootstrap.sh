@@ -16,6 +16,12 @@ APT_PACKAGES=(
   pkg-config
   clang-format      # the code's style is checked in `make test`
   ca-certificates   # npm fetches over TLS
+  # the adaptive pipeline (pika pipe): codecs, hashes, ciphers, named pipelines
+  libzstd-dev liblz4-dev libbrotli-dev libdeflate-dev libxxhash-dev
+  libssl-dev libsodium-dev libsqlite3-dev
+  libjansson-dev libtomlplusplus-dev   # pipeline config files (JSON, TOML)
+  # the tools the pipeline's benchmarks compare with
+  zstd lz4 age
 )
 # Commands that may come from elsewhere (e.g. a newer npm) count as present.
 declare -A COMMAND_PACKAGES=([node]=nodejs [npm]=npm)

@@ -16,10 +16,10 @@ void pk_cli_reset(void) {
 int pk_cli_getopt(int argc, char **argv, const char *shortopts,
                   const struct option *longopts, const char *cmd,
                   const char *usage) {
-  /* "+" stops at the first non-option (no argv permutation); ":" reports a
-   * missing argument as ':' rather than '?'. */
+  /* Options may follow operands (`process IN -o OUT`): GNU permutation.
+   * ":" reports a missing argument as ':' rather than '?'. */
   char spec[128];
-  snprintf(spec, sizeof spec, "+:h%s", shortopts);
+  snprintf(spec, sizeof spec, ":h%s", shortopts);
   struct option all[64];
   int n = 0;
   for (; longopts && longopts[n].name && n < 62; n++)

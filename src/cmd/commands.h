@@ -17,6 +17,7 @@
 
 /* X(name, one-line summary shown by `pika --help`) */
 #define PK_COMMANDS(X)                                                         \
+  X(pipe, "The adaptive pipeline: chunked, parallel, authenticated archives")  \
   X(doctor, "Check this machine: cores, storage, memory, runtime, DuckDB")     \
   X(version, "Print the versions of Pika, DuckDB and the main libraries")      \
   X(help, "Show the usage of pika or of one command")

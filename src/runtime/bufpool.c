@@ -96,6 +96,8 @@ void pk_bufpool_free(pk_bufpool *pool) {
 }
 
 void pk_bufpool_close(pk_bufpool *pool) {
+  if (pool == NULL)
+    return;
   pthread_mutex_lock(&pool->mu);
   bool was_closed = pool->closed;
   pool->closed = true;

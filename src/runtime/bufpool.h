@@ -72,7 +72,8 @@ void pk_bufpool_free(pk_bufpool *pool);
 
 /* Makes every current and later acquire fail with PK_ECLOSED and wakes all
  * sleeping acquirers, so that pipeline stages blocked on the pool can shut
- * down. Release still works after close. Idempotent; thread-safe. */
+ * down. Release still works after close. Idempotent; accepts NULL;
+ * thread-safe. */
 void pk_bufpool_close(pk_bufpool *pool);
 
 /* ---- acquire / release ----------------------------------------------------

@@ -94,6 +94,8 @@ void pk_chan_free(pk_chan *ch) {
 }
 
 void pk_chan_close(pk_chan *ch) {
+  if (ch == NULL)
+    return;
   pthread_mutex_lock(&ch->mu);
   bool was_closed = ch->closed;
   ch->closed = true;

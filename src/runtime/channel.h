@@ -72,7 +72,8 @@ void pk_chan_free(pk_chan *ch);
 
 /* Closes the channel: later and currently blocked sends fail with
  * PK_ECLOSED; receives drain what is queued, then fail with PK_ECLOSED.
- * Idempotent; never blocks beyond the internal lock; thread-safe. */
+ * Idempotent; accepts NULL; never blocks beyond the internal lock;
+ * thread-safe. */
 void pk_chan_close(pk_chan *ch);
 
 /* ---- send -----------------------------------------------------------------

@@ -1,0 +1,40 @@
+/*
+ * outfile.h — output files that appear whole or not at all.
+ *
+ * Data goes to an unnamed file in the target's directory (O_TMPFILE), which
+ * the kernel discards if the process dies, even by SIGKILL; commit fsyncs
+ * it and links it in under its name, then fsyncs the directory. Without
+ * overwrite the link fails if the name exists, so an existing file is never
+ * clobbered, even by a race. Where O_TMPFILE is not supported, a hidden
+ * temporary name (".NAME.pika-XXXXXX") and a rename take its place.
+ * "-" is standard output: written directly, nothing to commit.
+ */
+#ifndef PIKA_PIPE_OUTFILE_H
+#define PIKA_PIPE_OUTFILE_H
+
+#include <sys/types.h>
+
+#include "base/error.h"
+
+typedef struct pk_outfile {
+  int fd;
+  int is_stdout;
+  int overwrite;
+  char path[4096];
+  char tmp[8448]; /* named fallback; "" with O_TMPFILE */
+} pk_outfile;
+
+/* Opens a pending output for path with permission bits mode. PK_EEXIST if
+ * path exists and !overwrite; PK_EPERM, PK_ENOENT (no such directory),
+ * PK_ENOSPC, PK_EIO with a message naming the path. */
+int pk_outfile_open(pk_outfile *of, const char *path, int overwrite,
+                    mode_t mode, pk_errmsg *e);
+
+/* Makes the output durable and visible under its name. On failure the
+ * output is discarded (as by abort). */
+int pk_outfile_commit(pk_outfile *of, pk_errmsg *e);
+
+/* Discards a pending output; safe to call after commit (does nothing). */
+void pk_outfile_abort(pk_outfile *of);
+
+#endif /* PIKA_PIPE_OUTFILE_H */

@@ -1,0 +1,197 @@
+/* Round trips through the real engine: every stage combination, sizes
+ * around the chunk size, the inline fast path and the threaded path, known
+ * and unknown input sizes, passwords and key files. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pipe/archive.h"
+#include "pipe/engine.h"
+#include "pipe/spec.h"
+#include "runtime/governor.h"
+#include "test.h"
+
+static pk_gov *gov;
+
+typedef struct membuf {
+  uint8_t *p;
+  size_t n, cap;
+} membuf;
+
+static int sink_mem(void *ctx, uint64_t off, const uint8_t *p, size_t n) {
+  membuf *m = ctx;
+  ASSERT_UEQ(off, m->n); /* the engine delivers in order */
+  if (m->n + n > m->cap) {
+    m->cap = (m->n + n) * 2;
+    m->p = realloc(m->p, m->cap);
+  }
+  memcpy(m->p + m->n, p, n);
+  m->n += n;
+  return PK_OK;
+}
+
+/* Mixed content: text-like lines with some random runs. */
+static uint8_t *make_data(size_t n, unsigned seed) {
+  uint8_t *d = malloc(n ? n : 1);
+  uint64_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    d[i] = (i / 512) % 3 == 0 ? (uint8_t)x : (uint8_t)("abc def\n"[x % 8]);
+  }
+  return d;
+}
+
+static int file_with(const uint8_t *d, size_t n) {
+  int fd = memfd_create("in", 0);
+  ASSERT(fd >= 0);
+  ASSERT_EQ(write(fd, d, n), (ssize_t)n);
+  lseek(fd, 0, SEEK_SET);
+  return fd;
+}
+
+static void roundtrip(const char *stages, size_t n, uint64_t chunk,
+                      int unknown_size, int use_password) {
+  pk_pipe_spec spec;
+  pk_errmsg e = {{0}};
+  ASSERT_OK(pk_pipe_spec_parse(stages, &spec, &e));
+  uint8_t *data = make_data(n, (unsigned)n);
+  int in = file_with(data, n), arc = memfd_create("arc", 0);
+  pk_secret s = {0};
+  pk_kdf_params fastkdf = {1, 8 * 1024, 1};
+  if (pk_pipe_spec_cipher(&spec)) {
+    if (use_password) {
+      s.kind = PK_SECRET_PASSWORD;
+      s.password = "correct horse";
+      s.password_len = 13;
+    } else {
+      s.kind = PK_SECRET_KEYFILE;
+      memset(s.key, 0x42, sizeof s.key);
+    }
+  }
+  pk_fmt_header h;
+  pk_archive_keys k;
+  ASSERT_OK(pk_archive_header_init(&h, &spec, PK_FMT_MAX_CHUNK,
+                                   unknown_size ? PK_FMT_SIZE_UNKNOWN : n, 0640,
+                                   1700000000, "data.bin", &e));
+  ASSERT_OK(pk_archive_keys_new(&h, &s, &fastkdf, &k, &e));
+  pk_pipe_opts o = {.gov = gov, .workers = 2, .chunk_size = chunk};
+  pk_pipe_stats st;
+  int rc = pk_pipe_encode(&o, in, arc, &h, &k, &st, &e);
+  if (rc)
+    fprintf(stderr, "encode %s n=%zu: %s\n", stages, n, e.text);
+  ASSERT_OK(rc);
+  ASSERT_UEQ(st.in_bytes, n);
+  ASSERT_EQ(st.fast_path, !unknown_size && n < PK_PIPE_SMALL_FILE);
+  pk_archive_keys_wipe(&k);
+
+  /* Decode from the start, as restore does. */
+  lseek(arc, 0, SEEK_SET);
+  pk_fmt_header h2;
+  uint8_t raw[PK_FMT_HEADER_MAX];
+  uint64_t hlen;
+  ASSERT_OK(pk_pipe_read_header(arc, &h2, raw, &hlen, &e));
+  ASSERT_STREQ(h2.name, "data.bin");
+  ASSERT_EQ(h2.mode, 0640);
+  rc = pk_pipe_open_keys(&h2, raw, hlen, &s, &k, &e);
+  ASSERT_OK(rc);
+  membuf out = {0};
+  pk_pipe_sink sink = {sink_mem, &out};
+  pk_fmt_index_entry *idx = NULL;
+  uint64_t idx_n = 0;
+  rc = pk_pipe_decode(&o, arc, hlen, &h2, &k, &sink, &idx, &idx_n, &st, &e);
+  if (rc)
+    fprintf(stderr, "decode %s n=%zu: %s\n", stages, n, e.text);
+  ASSERT_OK(rc);
+  ASSERT_UEQ(out.n, n);
+  if (!pk_pipe_spec_irreversible(&spec))
+    ASSERT(n == 0 || memcmp(out.p, data, n) == 0);
+
+  /* The trailing index agrees with the records. */
+  pk_fmt_index_entry *stored;
+  uint64_t stored_n, ioff;
+  ASSERT_OK(pk_pipe_read_index(arc, &k, &stored, &stored_n, &ioff, &e));
+  ASSERT_UEQ(stored_n, idx_n);
+  for (uint64_t i = 0; i < idx_n; i++) {
+    ASSERT_UEQ(stored[i].offset, idx[i].offset);
+    ASSERT_UEQ(stored[i].orig_len, idx[i].orig_len);
+  }
+
+  /* A wrong secret is told apart from damage. */
+  if (pk_pipe_spec_cipher(&spec)) {
+    pk_secret bad = s;
+    if (use_password)
+      bad.password = "wrong horse!!";
+    else
+      bad.key[0] ^= 1;
+    pk_archive_keys k2;
+    ASSERT_ERR(pk_pipe_open_keys(&h2, raw, hlen, &bad, &k2, &e), PK_EAUTH);
+  }
+  free(stored);
+  free(idx);
+  free(out.p);
+  free(data);
+  pk_archive_keys_wipe(&k);
+  close(in);
+  close(arc);
+}
+
+static const char *const combos[] = {
+    "none",
+    "zstd:3",
+    "zstd:-5",
+    "zstd:19",
+    "lz4",
+    "lz4hc:4",
+    "brotli:1",
+    "gzip:1",
+    "aes256gcm",
+    "chacha20poly1305",
+    "xchacha20poly1305",
+    "base64",
+    "base64url,zstd:1",
+    "zstd:3,aes256gcm",
+    "lz4,xchacha20poly1305,sha256",
+    "base64,gzip:6,chacha20poly1305,blake2b",
+    "pii,zstd:3",
+    "pii,base64,lz4,aes256gcm,sha256",
+};
+
+static void test_all_combinations_edge_sizes(void) {
+  const uint64_t chunk = 4096;
+  const size_t sizes[] = {0, 1, chunk - 1, chunk, chunk + 1, 3 * chunk + 7};
+  for (size_t c = 0; c < sizeof combos / sizeof *combos; c++)
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+      roundtrip(combos[c], sizes[i], chunk, 0, 0);
+}
+
+static void test_threaded_path(void) {
+  /* Above the small-file threshold, many chunks through the workers. */
+  for (size_t c = 0; c < sizeof combos / sizeof *combos; c++)
+    roundtrip(combos[c], PK_PIPE_SMALL_FILE + 12345, 8192, 0, 0);
+}
+
+static void test_unknown_size_and_adaptive(void) {
+  roundtrip("zstd:3", 0, 0, 1, 0);
+  roundtrip("zstd:3", 5, 0, 1, 0);
+  roundtrip("lz4,aes256gcm", 3 << 20, 0, 1, 0);
+  roundtrip("zstd:1", 5 << 20, 0, 0, 0); /* adaptive chunk size */
+}
+
+static void test_password(void) {
+  roundtrip("zstd:3,aes256gcm", 1000, 4096, 0, 1);
+  roundtrip("xchacha20poly1305", PK_PIPE_SMALL_FILE + 1, 16384, 0, 1);
+}
+
+int main(void) {
+  ASSERT_OK(pk_gov_create(&(pk_gov_config){.cpu_tokens = 2,
+                                           .io_tokens = 4,
+                                           .mem_budget = 512u << 20},
+                          &gov));
+  RUN(test_all_combinations_edge_sizes);
+  RUN(test_threaded_path);
+  RUN(test_unknown_size_and_adaptive);
+  RUN(test_password);
+  pk_gov_free(gov);
+  return 0;
+}
