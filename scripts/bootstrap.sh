@@ -20,6 +20,7 @@ APT_PACKAGES=(
   libzstd-dev liblz4-dev libbrotli-dev libdeflate-dev libxxhash-dev
   libssl-dev libsodium-dev libsqlite3-dev
   libjansson-dev libtomlplusplus-dev   # pipeline config files (JSON, TOML)
+  libcivetweb-dev   # HTTP (and later WebSocket) server: --metrics-addr
   # the tools the pipeline's benchmarks compare with
   zstd lz4 age
 )

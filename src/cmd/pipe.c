@@ -3,12 +3,16 @@
  * user (messages, progress, --stats) and picks exit statuses. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,13 +23,16 @@
 #include "cmd/exit.h"
 #include "cmd/secret.h"
 #include "pipe/archive.h"
+#include "pipe/batch.h"
 #include "pipe/config.h"
 #include "pipe/engine.h"
+#include "pipe/kdf.h"
 #include "pipe/outfile.h"
 #include "pipe/registry.h"
 #include "pipe/spec.h"
 #include "runtime/governor.h"
 #include "runtime/metrics.h"
+#include "server/metrics_http.h"
 
 /* ---- shared ---------------------------------------------------------------*/
 
@@ -95,6 +102,7 @@ typedef struct common {
   uint64_t chunk_size;
   pk_pipe_optimize optimize;
   int stats, show_progress, overwrite;
+  const char *metrics_addr;
   pk_secret_source secret;
 } common;
 
@@ -110,6 +118,7 @@ enum {
   OPT_OPTIMIZE,
   OPT_OVERWRITE,
   OPT_FULL,
+  OPT_METRICS,
 };
 
 /* Handles an option of `common`; returns 1 if it was one, 0 if not, or
@@ -163,37 +172,61 @@ static int common_opt(common *c, int opt, const char *cmd) {
   case OPT_OVERWRITE:
     c->overwrite = 1;
     return 1;
+  case OPT_METRICS:
+    c->metrics_addr = optarg;
+    return 1;
   default:
     return 0;
   }
 }
 
+/* clang-format off */
 #define COMMON_LONGOPTS                                                        \
   {"chunk-size", required_argument, NULL, OPT_CHUNK},                          \
-      {"workers", required_argument, NULL, OPT_WORKERS},                       \
-      {"optimize", required_argument, NULL, OPT_OPTIMIZE},                     \
-      {"password-file", required_argument, NULL, OPT_PASSFILE},                \
-      {"key-file", required_argument, NULL, OPT_KEYFILE},                      \
-      {"progress", no_argument, NULL, OPT_PROGRESS},                           \
-      {"stats", no_argument, NULL, OPT_STATS}, {                               \
-    "overwrite", no_argument, NULL, OPT_OVERWRITE                              \
-  }
+  {"workers", required_argument, NULL, OPT_WORKERS},                           \
+  {"optimize", required_argument, NULL, OPT_OPTIMIZE},                         \
+  {"password-file", required_argument, NULL, OPT_PASSFILE},                    \
+  {"key-file", required_argument, NULL, OPT_KEYFILE},                          \
+  {"progress", no_argument, NULL, OPT_PROGRESS},                               \
+  {"stats", no_argument, NULL, OPT_STATS},                                     \
+  {"overwrite", no_argument, NULL, OPT_OVERWRITE},                             \
+  {"metrics-addr", required_argument, NULL, OPT_METRICS}
+/* clang-format on */
 
 typedef struct env {
   pk_gov *gov;
   pk_metrics *metrics;
+  pk_metrics_http *http;
+  int stats;
   progress prog;
   pk_pipe_opts opts;
 } env;
 
+static void env_release(env *v);
+
+/* Sets up what a data subcommand needs. On failure everything is released
+ * and *e says why. */
 static int env_init(env *v, const common *c, const char *io_path,
-                    const char *label) {
+                    const char *label, pk_errmsg *e) {
   memset(v, 0, sizeof *v);
   int rc = pk_gov_create(&(pk_gov_config){.io_path = io_path}, &v->gov);
-  if (rc)
-    return rc;
-  if (c->stats && (rc = pk_metrics_create(&v->metrics)))
-    return rc;
+  v->stats = c->stats;
+  if (!rc && (c->stats || c->metrics_addr))
+    rc = pk_metrics_create(&v->metrics);
+  if (rc) {
+    env_release(v);
+    return pk_errmsg_set(e, rc, "cannot start: %s", pk_strerror(rc));
+  }
+  if (c->metrics_addr) {
+    if ((rc =
+             pk_metrics_http_start(c->metrics_addr, v->metrics, &v->http, e))) {
+      env_release(v);
+      return rc;
+    }
+    fprintf(stderr, "metrics: http://%s:%d/metrics\n",
+            strncmp(c->metrics_addr, "[::1]", 5) ? "127.0.0.1" : "[::1]",
+            pk_metrics_http_port(v->http));
+  }
   v->prog = (progress){.on = c->show_progress && isatty(STDERR_FILENO),
                        .t0 = pk_now_ns(),
                        .label = label};
@@ -209,19 +242,22 @@ static int env_init(env *v, const common *c, const char *io_path,
   return PK_OK;
 }
 
+/* --stats: the job's totals (st may be NULL for a batch) and the
+ * per-stage figures. */
 static void print_stats(env *v, const pk_pipe_stats *st) {
-  if (!v->metrics)
+  if (!v->stats)
     return;
-  double secs = (double)st->elapsed_ns / 1e9;
+  double secs = st ? (double)st->elapsed_ns / 1e9 : 0;
   char in[32], out[32];
-  human(st->in_bytes, in, sizeof in);
-  human(st->out_bytes, out, sizeof out);
-  fprintf(stderr,
-          "stats: %s in, %s out, %" PRIu64 " chunks (first %" PRIu64
-          " B, last %" PRIu64 " B), %d workers%s, %.3f s, %.1f MB/s\n",
-          in, out, st->chunks, st->first_chunk_size, st->last_chunk_size,
-          st->workers, st->fast_path ? " (small-file fast path)" : "", secs,
-          secs > 0 ? (double)st->in_bytes / secs / 1e6 : 0.0);
+  human(st ? st->in_bytes : 0, in, sizeof in);
+  human(st ? st->out_bytes : 0, out, sizeof out);
+  if (st)
+    fprintf(stderr,
+            "stats: %s in, %s out, %" PRIu64 " chunks (first %" PRIu64
+            " B, last %" PRIu64 " B), %d workers%s, %.3f s, %.1f MB/s\n",
+            in, out, st->chunks, st->first_chunk_size, st->last_chunk_size,
+            st->workers, st->fast_path ? " (small-file fast path)" : "", secs,
+            secs > 0 ? (double)st->in_bytes / secs / 1e6 : 0.0);
   char *text;
   size_t len;
   if (pk_metrics_render_summary(v->metrics, &text, &len) == PK_OK) {
@@ -232,8 +268,10 @@ static void print_stats(env *v, const pk_pipe_stats *st) {
 
 static void env_release(env *v) {
   end_progress(&v->prog);
+  pk_metrics_http_stop(v->http);
   pk_metrics_free(v->metrics);
   pk_gov_free(v->gov);
+  memset(v, 0, sizeof *v);
 }
 
 /* The message for a failed step on one file. */
@@ -269,15 +307,18 @@ static int input_fail(const char *cmd, const char *path) {
  * ----------------------------------------------------------------*/
 
 static const char process_usage[] =
-    "usage: pika pipe process INPUT -o OUT [options]\n"
+    "usage: pika pipe process INPUT... -o OUT [options]\n"
     "\n"
     "Streams INPUT ('-' for standard input) through the pipeline's stages\n"
     "into the archive OUT ('.adapipe' is added if missing; '-' for standard\n"
-    "output). Nothing appears at OUT unless the whole archive was written.\n"
+    "output). With several inputs or a directory, OUT is a directory: each\n"
+    "file becomes its own archive there, the directory tree mirrored, and\n"
+    "small files are not held up behind large ones. Nothing appears at an\n"
+    "output unless its whole archive was written.\n"
     "\n"
     "  --stages SPEC        e.g. zstd:3,aes256gcm or "
     "lz4,xchacha20poly1305,sha256\n"
-    "                       (see 'pika pipe help stages'; default zstd:3)\n"
+    "                       (see 'pika pipe --help'; default zstd:3)\n"
     "  --pipeline NAME      a named pipeline (pika pipe list)\n"
     "  --chunk-size SIZE    fixed chunk size, 4KiB..64MiB (default: adaptive)\n"
     "  --workers N          compute workers (default: one per core)\n"
@@ -287,7 +328,211 @@ static const char process_usage[] =
     "  --key-file F         a 32-byte key file instead of a password\n"
     "  --progress           a progress bar on the terminal\n"
     "  --stats              per-stage chunk times, queue waits and depths\n"
-    "  --overwrite          replace OUT if it exists\n";
+    "  --metrics-addr A     serve Prometheus metrics on 127.0.0.1:PORT while\n"
+    "                       the job runs\n"
+    "  --overwrite          replace outputs that exist\n";
+
+/* What every file of one `process` run shares. */
+typedef struct proc_ctx {
+  const char *cmd;
+  pk_pipe_spec spec;
+  pk_secret secret;
+  pk_archive_keycache cache;
+  pthread_mutex_t cache_mu; /* the two batch lanes share the cache */
+  int overwrite;
+  env *v;
+} proc_ctx;
+
+/* One input file into one archive. */
+static int process_one(proc_ctx *p, const char *input, const char *out_path,
+                       pk_pipe_stats *st, pk_errmsg *e) {
+  struct stat sb;
+  int in_fd = open_input(input, &sb);
+  if (in_fd < 0) {
+    int err = errno;
+    return pk_errmsg_set(e, err == EACCES ? PK_EPERM : PK_ENOENT,
+                         "cannot open %s: %s", input, strerror(err));
+  }
+  if (S_ISDIR(sb.st_mode)) {
+    close(in_fd);
+    return pk_errmsg_set(e, PK_ENOENT, "%s is a directory", input);
+  }
+  uint64_t size =
+      S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : PK_FMT_SIZE_UNKNOWN;
+  pk_fmt_header h;
+  pk_archive_keys keys = {0};
+  int rc = pk_archive_header_init(&h, &p->spec, PK_FMT_MAX_CHUNK, size,
+                                  (uint32_t)sb.st_mode, (int64_t)sb.st_mtime,
+                                  input, e);
+  if (!rc) {
+    pthread_mutex_lock(&p->cache_mu);
+    rc = pk_archive_keys_new(&h, &p->secret, NULL, &p->cache, &keys, e);
+    pthread_mutex_unlock(&p->cache_mu);
+  }
+  pk_outfile of = {.fd = -1};
+  if (!rc)
+    rc = pk_outfile_open(&of, out_path, p->overwrite,
+                         (h.flags & PK_FMT_F_ENCRYPTED) ? 0600 : 0644, e);
+  if (!rc) {
+    rc = pk_pipe_encode(&p->v->opts, in_fd, of.fd, &h, &keys, st, e);
+    if (!rc)
+      rc = pk_outfile_commit(&of, e);
+    else
+      pk_outfile_abort(&of);
+  }
+  pk_archive_keys_wipe(&keys);
+  if (in_fd != STDIN_FILENO)
+    close(in_fd);
+  return rc;
+}
+
+static void print_result(const char *input, const char *out_path,
+                         const pk_pipe_stats *st) {
+  char a[32], b[32];
+  human(st->in_bytes, a, sizeof a);
+  human(st->out_bytes, b, sizeof b);
+  double secs = (double)st->elapsed_ns / 1e9;
+  fprintf(stderr, "%s -> %s: %s -> %s (%.1f %%) in %.2f s, %.1f MB/s\n", input,
+          out_path, a, b,
+          st->in_bytes ? 100.0 * (double)st->out_bytes / (double)st->in_bytes
+                       : 0.0,
+          secs, secs > 0 ? (double)st->in_bytes / secs / 1e6 : 0.0);
+}
+
+/* ---- many inputs
+ * ------------------------------------------------------------*/
+
+typedef struct job_desc {
+  char *in, *out;
+} job_desc;
+
+typedef struct job_list {
+  pk_batch_item *items;
+  size_t n, cap;
+  const char *out_dir;
+  size_t root_len; /* of the directory being walked */
+} job_list;
+
+static job_list *walking; /* nftw has no user pointer */
+
+static int add_job(job_list *l, const char *in, const char *rel,
+                   uint64_t size) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 64;
+    void *q = realloc(l->items, cap * sizeof *l->items);
+    if (!q)
+      return PK_ENOMEM;
+    l->items = q, l->cap = cap;
+  }
+  job_desc *d = malloc(sizeof *d);
+  char out[8192];
+  snprintf(out, sizeof out, "%s/%s.adapipe", l->out_dir, rel);
+  if (!d || !(d->in = strdup(in)) || !(d->out = strdup(out)))
+    return PK_ENOMEM;
+  l->items[l->n++] = (pk_batch_item){.user = d, .size = size};
+  return PK_OK;
+}
+
+static int walk_one(const char *path, const struct stat *sb, int type,
+                    struct FTW *ftw) {
+  (void)ftw;
+  if (type != FTW_F || !S_ISREG(sb->st_mode))
+    return 0; /* directories are recreated; links and devices skipped */
+  return add_job(walking, path, path + walking->root_len + 1,
+                 (uint64_t)sb->st_size)
+             ? -1
+             : 0;
+}
+
+/* mkdir -p of the directory part of path. */
+static int make_parents(const char *path) {
+  char buf[8192];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *q = buf + 1; *q; q++) {
+    if (*q != '/')
+      continue;
+    *q = '\0';
+    if (mkdir(buf, 0755) && errno != EEXIST)
+      return -1;
+    *q = '/';
+  }
+  return 0;
+}
+
+static int batch_job(void *ctx, pk_batch_item *it, pk_errmsg *e) {
+  proc_ctx *p = ctx;
+  job_desc *d = it->user;
+  if (make_parents(d->out))
+    return pk_errmsg_set(e, PK_EPERM, "cannot create the directory of %s: %s",
+                         d->out, strerror(errno));
+  pk_pipe_stats st;
+  int rc = process_one(p, d->in, d->out, &st, e);
+  if (!rc)
+    print_result(d->in, d->out, &st);
+  return rc;
+}
+
+static int process_many(proc_ctx *p, char **inputs, int n, const char *out) {
+  struct stat sb;
+  if (mkdir(out, 0755) && errno != EEXIST)
+    return pk_cli_fail(p->cmd, EX_CANTCREAT, "cannot create %s: %s", out,
+                       strerror(errno));
+  if (stat(out, &sb) || !S_ISDIR(sb.st_mode))
+    return pk_cli_fail(p->cmd, EX_CANTCREAT,
+                       "-o %s must be a directory when there are several "
+                       "inputs or a directory",
+                       out);
+  job_list l = {.out_dir = out};
+  int status = EX_OK;
+  for (int i = 0; i < n && status == EX_OK; i++) {
+    if (!strcmp(inputs[i], "-")) {
+      status =
+          pk_cli_usage_error(p->cmd, "'-' cannot be one of several inputs");
+      break;
+    }
+    if (stat(inputs[i], &sb)) {
+      status = input_fail(p->cmd, inputs[i]);
+      break;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+      char root[4096];
+      snprintf(root, sizeof root, "%s", inputs[i]);
+      size_t rl = strlen(root);
+      while (rl > 1 && root[rl - 1] == '/')
+        root[--rl] = '\0';
+      l.root_len = rl;
+      walking = &l;
+      if (nftw(root, walk_one, 32, FTW_PHYS))
+        status = pk_cli_fail(p->cmd, EX_NOINPUT, "cannot read %s: %s", root,
+                             strerror(errno));
+    } else {
+      char base[4096];
+      snprintf(base, sizeof base, "%s", inputs[i]);
+      if (add_job(&l, inputs[i], basename(base), (uint64_t)sb.st_size))
+        status = pk_cli_fail(p->cmd, EX_OSERR, "out of memory");
+    }
+  }
+  if (status == EX_OK) {
+    size_t failed = pk_batch_run(l.items, l.n, 0, batch_job, p, &interrupted);
+    for (size_t i = 0; i < l.n; i++) {
+      job_desc *d = l.items[i].user;
+      if (l.items[i].rc && status == EX_OK)
+        status = file_fail(p->cmd, d->in, l.items[i].rc, &l.items[i].msg);
+      else if (l.items[i].rc && l.items[i].rc != PK_EINTERRUPTED)
+        file_fail(p->cmd, d->in, l.items[i].rc, &l.items[i].msg);
+    }
+    if (failed == 0)
+      fprintf(stderr, "%zu files archived into %s\n", l.n, out);
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    job_desc *d = l.items[i].user;
+    free(d->in);
+    free(d->out);
+    free(d);
+  }
+  free(l.items);
+  return status;
+}
 
 static int pipe_process(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -319,15 +564,12 @@ static int pipe_process(int argc, char **argv) {
   }
   if (optind >= argc)
     return pk_cli_usage_error(cmd, "no INPUT given");
-  if (argc - optind > 1)
-    return pk_cli_usage_error(cmd, "one INPUT at a time for now, got %d",
-                              argc - optind);
   if (!out)
     return pk_cli_usage_error(cmd, "no output given (-o OUT)");
   if (stages && pipeline)
     return pk_cli_usage_error(cmd, "give --stages or --pipeline, not both");
-  const char *input = argv[optind];
 
+  proc_ctx p = {.cmd = cmd, .overwrite = c.overwrite};
   pk_errmsg e = {{0}};
   char spec_text[512];
   if (pipeline) {
@@ -341,91 +583,61 @@ static int pipe_process(int argc, char **argv) {
                          "%s", e.text);
     stages = spec_text;
   }
-  pk_pipe_spec spec;
-  if (pk_pipe_spec_parse(stages ? stages : "zstd:3", &spec, &e))
+  if (pk_pipe_spec_parse(stages ? stages : "zstd:3", &p.spec, &e))
     return pk_cli_usage_error(cmd, "%s", e.text);
-
-  struct stat sb;
-  int in_fd = open_input(input, &sb);
-  if (in_fd < 0)
-    return input_fail(cmd, input);
-  if (S_ISDIR(sb.st_mode)) {
-    close(in_fd);
-    return pk_cli_fail(cmd, EX_NOINPUT,
-                       "%s is a directory (directories are not supported "
-                       "yet; archive its files one by one)",
-                       input);
-  }
-  char out_path[4096];
-  size_t olen = strlen(out);
-  snprintf(out_path, sizeof out_path, "%s%s", out,
-           strcmp(out, "-") && (olen < 8 || strcmp(out + olen - 8, ".adapipe"))
-               ? ".adapipe"
-               : "");
-
   /* PIKA_PASSWORD may be exported for every run; only an explicit file
    * without a cipher is a mistake worth stopping for. */
-  int cipher = pk_pipe_spec_cipher(&spec) != NULL;
-  if (!cipher && (c.secret.password_file || c.secret.key_file)) {
-    if (in_fd != STDIN_FILENO)
-      close(in_fd);
+  int cipher = pk_pipe_spec_cipher(&p.spec) != NULL;
+  if (!cipher && (c.secret.password_file || c.secret.key_file))
     return pk_cli_usage_error(cmd, "a password or key file was given, but no "
                                    "stage encrypts (add e.g. aes256gcm)");
-  }
-  pk_secret secret = {0};
-  int rc = PK_OK;
+  int many = argc - optind > 1;
+  struct stat sb;
+  if (!many && strcmp(argv[optind], "-") && stat(argv[optind], &sb) == 0 &&
+      S_ISDIR(sb.st_mode))
+    many = 1;
+  if (many && !strcmp(out, "-"))
+    return pk_cli_usage_error(cmd, "several archives cannot go to '-'");
+
   c.secret.confirm = 1;
-  if (cipher && (rc = pk_secret_get(&c.secret, 1, &secret, &e))) {
-    if (in_fd != STDIN_FILENO)
-      close(in_fd);
+  int rc = cipher ? pk_secret_get(&c.secret, 1, &p.secret, &e) : PK_OK;
+  if (rc)
+    return pk_cli_fail(cmd, pk_exit_code(rc), "%s", e.text);
+  env v;
+  if ((rc = env_init(&v, &c, many ? out : ".", argv[optind], &e))) {
+    pk_secret_release(&p.secret);
     return pk_cli_fail(cmd, pk_exit_code(rc), "%s", e.text);
   }
-  uint64_t size =
-      S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : PK_FMT_SIZE_UNKNOWN;
-  pk_fmt_header h;
-  pk_archive_keys keys = {0};
-  rc = pk_archive_header_init(&h, &spec, PK_FMT_MAX_CHUNK, size,
-                              (uint32_t)sb.st_mode, (int64_t)sb.st_mtime, input,
-                              &e);
-  if (!rc)
-    rc = pk_archive_keys_new(&h, &secret, NULL, &keys, &e);
-  pk_secret_release(&secret);
-  pk_outfile of = {.fd = -1};
-  if (!rc)
-    rc = pk_outfile_open(&of, out_path, c.overwrite,
-                         (h.flags & PK_FMT_F_ENCRYPTED) ? 0600 : 0644, &e);
-  env v;
+  p.v = &v;
+  pthread_mutex_init(&p.cache_mu, NULL);
+  int status = EX_OK;
   pk_pipe_stats st = {0};
-  if (!rc && (rc = env_init(&v, &c, out_path, input)) == PK_OK) {
-    rc = pk_pipe_encode(&v.opts, in_fd, of.fd, &h, &keys, &st, &e);
-    if (!rc)
-      rc = pk_outfile_commit(&of, &e);
-    else
-      pk_outfile_abort(&of);
-    end_progress(&v.prog);
-    if (!rc)
-      print_stats(&v, &st);
-    env_release(&v);
+  if (many) {
+    v.prog.on = 0; /* one bar cannot show two lanes */
+    status = process_many(&p, argv + optind, argc - optind, out);
   } else {
-    pk_outfile_abort(&of);
+    const char *input = argv[optind];
+    char out_path[4096];
+    size_t olen = strlen(out);
+    snprintf(out_path, sizeof out_path, "%s%s", out,
+             strcmp(out, "-") &&
+                     (olen < 8 || strcmp(out + olen - 8, ".adapipe"))
+                 ? ".adapipe"
+                 : "");
+    rc = process_one(&p, input, out_path, &st, &e);
+    end_progress(&v.prog);
+    if (rc)
+      status = file_fail(cmd, input, rc, &e);
+    else if (strcmp(out_path, "-"))
+      print_result(input, out_path, &st);
   }
-  pk_archive_keys_wipe(&keys);
-  if (in_fd != STDIN_FILENO)
-    close(in_fd);
-  if (rc)
-    return file_fail(cmd, input, rc, &e);
-  if (!of.is_stdout) {
-    char a[32], b[32];
-    human(st.in_bytes, a, sizeof a);
-    human(st.out_bytes, b, sizeof b);
-    double secs = (double)st.elapsed_ns / 1e9;
-    fprintf(stderr, "%s -> %s: %s -> %s (%.1f %%) in %.2f s, %.1f MB/s\n",
-            input, out_path, a, b,
-            st.in_bytes ? 100.0 * (double)st.out_bytes / (double)st.in_bytes
-                        : 0.0,
-            secs, secs > 0 ? (double)st.in_bytes / secs / 1e6 : 0.0);
-  }
-  return EX_OK;
+  if (status == EX_OK)
+    print_stats(&v, many ? NULL : &st);
+  env_release(&v);
+  pthread_mutex_destroy(&p.cache_mu);
+  pk_archive_keycache_wipe(&p.cache);
+  pk_secret_release(&p.secret);
+  return status;
 }
 
 /* ---- restore, validate, compare: reading archives
@@ -438,30 +650,62 @@ typedef struct opened {
   uint64_t header_len;
 } opened;
 
-/* Opens an archive and its keys, asking for a password only if it is
- * encrypted. Returns an exit status (0 on success). */
-static int open_archive(const char *cmd, const char *path, common *c,
-                        opened *a) {
+/* The secret of a reading command: asked for at most once (on the first
+ * encrypted archive), and argon2id's result reused across archives that
+ * share a salt. */
+typedef struct secret_state {
+  const pk_secret_source *src;
+  pk_secret s;
+  int fetched;
+  pk_archive_keycache cache;
+} secret_state;
+
+static void secret_state_release(secret_state *ss) {
+  pk_secret_release(&ss->s);
+  pk_archive_keycache_wipe(&ss->cache);
+}
+
+/* Opens an archive and its keys. On failure returns the error with *e set
+ * (and a->fd closed). */
+static int open_archive_rc(const char *path, secret_state *ss, opened *a,
+                           pk_errmsg *e) {
   memset(a, 0, sizeof *a);
   struct stat sb;
   a->fd = open_input(path, &sb);
-  if (a->fd < 0)
-    return input_fail(cmd, path);
+  if (a->fd < 0) {
+    int err = errno;
+    return pk_errmsg_set(e, err == EACCES ? PK_EPERM : PK_ENOENT,
+                         "cannot open %s: %s", path, strerror(err));
+  }
   uint8_t raw[PK_FMT_HEADER_MAX];
-  pk_errmsg e = {{0}};
-  int rc = pk_pipe_read_header(a->fd, &a->h, raw, &a->header_len, &e);
-  pk_secret s = {0};
+  int rc = pk_pipe_read_header(a->fd, &a->h, raw, &a->header_len, e);
+  if (!rc && (a->h.flags & PK_FMT_F_ENCRYPTED) && !ss->fetched) {
+    rc = pk_secret_get(ss->src, 1, &ss->s, e);
+    ss->fetched = !rc;
+  }
   if (!rc)
-    rc = pk_secret_get(&c->secret, !!(a->h.flags & PK_FMT_F_ENCRYPTED), &s, &e);
-  if (!rc)
-    rc = pk_pipe_open_keys(&a->h, raw, a->header_len, &s, &a->keys, &e);
-  pk_secret_release(&s);
+    rc = pk_pipe_open_keys(&a->h, raw, a->header_len, &ss->s, &ss->cache,
+                           &a->keys, e);
   if (rc) {
     if (a->fd != STDIN_FILENO)
       close(a->fd);
     a->fd = -1;
-    return pk_cli_fail(cmd, pk_exit_code(rc), "%s: %s", path, e.text);
   }
+  return rc;
+}
+
+/* As open_archive_rc, for single-archive commands: prints the error and
+ * returns an exit status (0 on success). */
+static int open_archive(const char *cmd, const char *path, common *c,
+                        opened *a) {
+  secret_state ss = {.src = &c->secret};
+  pk_errmsg e = {{0}};
+  int rc = open_archive_rc(path, &ss, a, &e);
+  secret_state_release(&ss);
+  if (rc == PK_ENOENT || rc == PK_EPERM)
+    return pk_cli_fail(cmd, pk_exit_code(rc), "%s", e.text);
+  if (rc)
+    return pk_cli_fail(cmd, pk_exit_code(rc), "%s: %s", path, e.text);
   return EX_OK;
 }
 
@@ -488,16 +732,64 @@ static int sink_fd(void *ctx, uint64_t off, const uint8_t *p, size_t n) {
 }
 
 static const char restore_usage[] =
-    "usage: pika pipe restore ARCHIVE -o PATH [options]\n"
+    "usage: pika pipe restore ARCHIVE... -o PATH [options]\n"
     "\n"
     "Restores the byte-identical original from ARCHIVE ('-' for standard\n"
-    "input). PATH names the output file, or an existing directory to\n"
-    "restore into under the stored name and mode; '-' is standard output.\n"
+    "input). With one archive, PATH names the output file, or an existing\n"
+    "directory to restore into under the stored name and mode; '-' is\n"
+    "standard output. With several, PATH is a directory (created if\n"
+    "missing) and each archive is restored into it under its stored name.\n"
     "Every chunk and the whole-file digest are verified; on any failure\n"
     "nothing is left at PATH.\n"
     "\n"
     "  --password-file F, --key-file F, --workers N, --progress, --stats,\n"
     "  --overwrite          as for 'pika pipe process'\n";
+
+/* Restores one archive to `out`: a file path, "-", or (into_dir) a
+ * directory that receives the stored name. */
+static int restore_one(env *v, secret_state *ss, const char *path,
+                       const char *out, int into_dir, int overwrite,
+                       pk_errmsg *e) {
+  opened a;
+  int rc = open_archive_rc(path, ss, &a, e);
+  if (rc)
+    return rc;
+  /* The stored name is only ever used as a single component inside the
+   * directory the user named (format.c refuses '/', '.', '..'): restore
+   * never writes outside -o. */
+  char target[8192];
+  if (into_dir)
+    snprintf(target, sizeof target, "%s/%s", out, a.h.name);
+  else
+    snprintf(target, sizeof target, "%s", out);
+  pk_outfile of;
+  pk_pipe_stats st = {0};
+  rc = pk_outfile_open(&of, target, overwrite, a.h.mode & 0777, e);
+  if (!rc) {
+    pk_pipe_sink sink = {sink_fd, &of.fd};
+    rc = pk_pipe_decode(&v->opts, a.fd, a.header_len, &a.h, &a.keys, &sink,
+                        NULL, NULL, &st, e);
+    if (!rc && !of.is_stdout) {
+      fchmod(of.fd, a.h.mode & 07777);
+      struct timespec ts[2] = {{0, UTIME_OMIT}, {(time_t)a.h.mtime, 0}};
+      futimens(of.fd, ts);
+    }
+    if (!rc)
+      rc = pk_outfile_commit(&of, e);
+    else
+      pk_outfile_abort(&of);
+  }
+  close_archive(&a);
+  end_progress(&v->prog);
+  if (!rc) {
+    print_stats(v, &st);
+    if (!of.is_stdout && (a.h.flags & PK_FMT_F_IRREVERSIBLE))
+      fprintf(stderr,
+              "%s: restored with PII masked (masking is irreversible)\n",
+              target);
+  }
+  return rc;
+}
 
 static int pipe_restore(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -520,55 +812,40 @@ static int pipe_restore(int argc, char **argv) {
   }
   if (optind >= argc)
     return pk_cli_usage_error(cmd, "no ARCHIVE given");
-  if (argc - optind > 1)
-    return pk_cli_usage_error(cmd, "one ARCHIVE at a time for now, got %d",
-                              argc - optind);
   if (!out)
     return pk_cli_usage_error(cmd, "no output given (-o PATH)");
-  const char *path = argv[optind];
-  opened a;
-  int status = open_archive(cmd, path, &c, &a);
-  if (status)
-    return status;
-
-  /* The stored name is only ever used as a single component inside the
-   * directory the user named: restore never writes outside -o. */
-  char target[8192];
+  int n = argc - optind;
   struct stat sb;
-  if (strcmp(out, "-") && stat(out, &sb) == 0 && S_ISDIR(sb.st_mode))
-    snprintf(target, sizeof target, "%s/%s", out, a.h.name);
-  else
-    snprintf(target, sizeof target, "%s", out);
-  pk_errmsg e = {{0}};
-  pk_outfile of;
-  int rc = pk_outfile_open(&of, target, c.overwrite, a.h.mode & 0777, &e);
-  env v;
-  pk_pipe_stats st = {0};
-  if (!rc && (rc = env_init(&v, &c, target, path)) == PK_OK) {
-    pk_pipe_sink sink = {sink_fd, &of.fd};
-    rc = pk_pipe_decode(&v.opts, a.fd, a.header_len, &a.h, &a.keys, &sink, NULL,
-                        NULL, &st, &e);
-    if (!rc && !of.is_stdout) {
-      fchmod(of.fd, a.h.mode & 07777);
-      struct timespec ts[2] = {{0, UTIME_OMIT}, {(time_t)a.h.mtime, 0}};
-      futimens(of.fd, ts);
-    }
-    if (!rc)
-      rc = pk_outfile_commit(&of, &e);
-    else
-      pk_outfile_abort(&of);
-    end_progress(&v.prog);
-    if (!rc)
-      print_stats(&v, &st);
-    env_release(&v);
+  int into_dir = strcmp(out, "-") && stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
+  if (n > 1 && !into_dir) {
+    if (!strcmp(out, "-"))
+      return pk_cli_usage_error(cmd, "several archives cannot go to '-'");
+    if (mkdir(out, 0755))
+      return pk_cli_fail(cmd, EX_CANTCREAT, "cannot create directory %s: %s",
+                         out, strerror(errno));
+    into_dir = 1;
   }
-  close_archive(&a);
+  pk_errmsg e = {{0}};
+  env v;
+  int rc = env_init(&v, &c, into_dir ? out : ".", argv[optind], &e);
   if (rc)
-    return file_fail(cmd, path, rc, &e);
-  if (!of.is_stdout && (a.h.flags & PK_FMT_F_IRREVERSIBLE))
-    fprintf(stderr, "%s: restored with PII masked (masking is irreversible)\n",
-            target);
-  return EX_OK;
+    return pk_cli_fail(cmd, pk_exit_code(rc), "%s", e.text);
+  secret_state ss = {.src = &c.secret};
+  int status = EX_OK;
+  for (int i = optind; i < argc; i++) {
+    e.text[0] = '\0';
+    rc = restore_one(&v, &ss, argv[i], out, into_dir, c.overwrite, &e);
+    if (rc) {
+      int st = file_fail(cmd, argv[i], rc, &e);
+      if (status == EX_OK)
+        status = st;
+      if (rc == PK_EINTERRUPTED || interrupted)
+        break;
+    }
+  }
+  secret_state_release(&ss);
+  env_release(&v);
+  return status;
 }
 
 static const char validate_usage[] =
@@ -657,7 +934,7 @@ static int pipe_validate(int argc, char **argv) {
   int rc;
   if (full) {
     env v;
-    rc = env_init(&v, &c, path, path);
+    rc = env_init(&v, &c, path, path, &e);
     if (!rc)
       rc = pk_pipe_decode(&v.opts, a.fd, a.header_len, &a.h, &a.keys, NULL,
                           &seen, &n_seen, &st, &e);
@@ -762,7 +1039,7 @@ static int pipe_compare(int argc, char **argv) {
   pk_errmsg e = {{0}};
   env v;
   pk_pipe_stats st = {0};
-  int rc = env_init(&v, &c, path, path);
+  int rc = env_init(&v, &c, path, path, &e);
   if (!rc) {
     pk_pipe_sink sink = {sink_compare, cc};
     rc = pk_pipe_decode(&v.opts, a.fd, a.header_len, &a.h, &a.keys, &sink, NULL,
@@ -837,7 +1114,7 @@ static int pipe_info(int argc, char **argv) {
   int authed = 0;
   rc = pk_secret_get(&c.secret, 0, &s, &e);
   if (!rc && (!(h.flags & PK_FMT_F_ENCRYPTED) || s.kind != PK_SECRET_NONE)) {
-    rc = pk_pipe_open_keys(&h, raw, hlen, &s, &keys, &e);
+    rc = pk_pipe_open_keys(&h, raw, hlen, &s, NULL, &keys, &e);
     if (rc) {
       pk_secret_release(&s);
       close(fd);
@@ -1040,6 +1317,168 @@ static int pipe_check(int argc, char **argv) {
   return EX_OK;
 }
 
+/* ---- benchmark ------------------------------------------------------------*/
+
+static const char benchmark_usage[] =
+    "usage: pika pipe benchmark [--size SIZE | --input FILE] [--stages SPEC]\n"
+    "\n"
+    "Runs the real pipeline (the engine, the stages, the governor) over a\n"
+    "grid of chunk sizes and worker counts, prints the throughput of each,\n"
+    "and recommends the fastest settings for this machine. The input is\n"
+    "FILE, or SIZE bytes (default 64MiB) of generated mixed content: text\n"
+    "lines, random bytes and runs of zeros. Archives go to /dev/null;\n"
+    "encryption uses a random key.\n";
+
+/* Mixed content, deterministic: a third text lines, a third random bytes
+ * (incompressible), a third zero runs, in 64 KiB stretches. */
+static void fill_mixed(uint8_t *p, size_t n, uint64_t *state) {
+  uint64_t x = *state;
+  static const char words[] = "lorem ipsum dolor sit amet 0123456789 id=";
+  for (size_t i = 0; i < n; i++) {
+    size_t kind = (i >> 16) % 3;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    p[i] = kind == 0   ? (uint8_t)words[x % (sizeof words - 1)]
+           : kind == 1 ? (uint8_t)x
+                       : 0;
+    if (kind == 0 && x % 61 == 0)
+      p[i] = '\n';
+  }
+  *state = x;
+}
+
+/* The input: FILE, or generated data in an anonymous in-memory file. */
+static int bench_input(const char *input, uint64_t *size) {
+  struct stat sb;
+  if (input) {
+    int fd = open_input(input, &sb);
+    if (fd >= 0 && !S_ISREG(sb.st_mode)) {
+      close(fd);
+      errno = EINVAL;
+      return -1;
+    }
+    *size = fd >= 0 ? (uint64_t)sb.st_size : 0;
+    return fd;
+  }
+  int fd = memfd_create("pika-bench", MFD_CLOEXEC);
+  uint8_t *buf = malloc(1u << 20);
+  uint64_t state = 0x9E3779B97F4A7C15u, done = 0;
+  while (fd >= 0 && buf && done < *size) {
+    size_t n = *size - done < (1u << 20) ? (size_t)(*size - done) : 1u << 20;
+    fill_mixed(buf, n, &state);
+    if (write(fd, buf, n) != (ssize_t)n)
+      break;
+    done += n;
+  }
+  free(buf);
+  if (fd >= 0 && done != *size) {
+    close(fd);
+    errno = ENOMEM;
+    return -1;
+  }
+  return fd;
+}
+
+static int pipe_benchmark(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"size", required_argument, NULL, 's'},
+      {"input", required_argument, NULL, 'i'},
+      {"stages", required_argument, NULL, OPT_STAGES},
+      {0}};
+  const char *cmd = "pipe benchmark", *input = NULL, *stages = "zstd:3";
+  uint64_t size = 64u << 20;
+  pk_errmsg e = {{0}};
+  pk_cli_reset();
+  int opt;
+  while ((opt = pk_cli_getopt(argc, argv, "", longopts, cmd,
+                              benchmark_usage)) != -1) {
+    if (opt == 's') {
+      if (pk_parse_size(optarg, &size, &e) || size < (1u << 20) ||
+          size > ((uint64_t)16 << 30))
+        return pk_cli_usage_error(cmd, "--size wants 1MiB..16GiB, got '%s'",
+                                  optarg);
+    } else if (opt == 'i') {
+      input = optarg;
+    } else if (opt == OPT_STAGES) {
+      stages = optarg;
+    } else {
+      return pk_cli_status(opt);
+    }
+  }
+  if (optind != argc)
+    return pk_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  pk_pipe_spec spec;
+  if (pk_pipe_spec_parse(stages, &spec, &e))
+    return pk_cli_usage_error(cmd, "%s", e.text);
+  int in_fd = bench_input(input, &size);
+  if (in_fd < 0)
+    return input ? input_fail(cmd, input)
+                 : pk_cli_fail(cmd, EX_OSERR,
+                               "cannot prepare the test data in memory");
+  int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  pk_secret secret = {.kind = PK_SECRET_KEYFILE};
+  pk_gov *gov = NULL;
+  int rc = pk_random_bytes(secret.key, sizeof secret.key);
+  if (!rc)
+    rc = pk_gov_create(NULL, &gov);
+  if (rc || null_fd < 0) {
+    close(in_fd);
+    if (null_fd >= 0)
+      close(null_fd);
+    return pk_cli_fail(cmd, EX_OSERR, "cannot start the benchmark");
+  }
+  catch_signals();
+  int ncpu = (int)pk_gov_limit(gov, PK_GOV_CPU);
+  static const uint64_t chunks[] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
+  char spec_text[256], hs[32];
+  pk_pipe_spec_format(&spec, spec_text, sizeof spec_text);
+  human(size, hs, sizeof hs);
+  printf("# pika pipe benchmark: %s of %s through %s, %d cores\n", hs,
+         input ? input : "generated mixed data", spec_text, ncpu);
+  printf("%-10s %8s %10s %9s\n", "chunk", "workers", "MB/s", "size");
+  double best = 0;
+  uint64_t best_chunk = 0;
+  int best_workers = 0;
+  for (size_t ci = 0; ci < sizeof chunks / sizeof *chunks && !rc; ci++)
+    for (int w = 1; w <= 2 * ncpu && !rc; w *= 2) {
+      pk_fmt_header h;
+      pk_archive_keys keys = {0};
+      pk_pipe_stats st;
+      lseek(in_fd, 0, SEEK_SET);
+      rc = pk_archive_header_init(&h, &spec, PK_FMT_MAX_CHUNK, size, 0644, 0,
+                                  "bench", &e);
+      if (!rc)
+        rc =
+            pk_archive_keys_new(&h, pk_pipe_spec_cipher(&spec) ? &secret : NULL,
+                                NULL, NULL, &keys, &e);
+      pk_pipe_opts o = {.gov = gov,
+                        .workers = w,
+                        .chunk_size = chunks[ci],
+                        .cancel = &interrupted};
+      if (!rc)
+        rc = pk_pipe_encode(&o, in_fd, null_fd, &h, &keys, &st, &e);
+      pk_archive_keys_wipe(&keys);
+      if (rc)
+        break;
+      double mbs = (double)st.in_bytes / ((double)st.elapsed_ns / 1e9) / 1e6;
+      human(chunks[ci], hs, sizeof hs);
+      printf("%-10s %8d %10.1f %8.1f%%\n", hs, w, mbs,
+             100.0 * (double)st.out_bytes / (double)st.in_bytes);
+      fflush(stdout);
+      if (mbs > best)
+        best = mbs, best_chunk = chunks[ci], best_workers = w;
+    }
+  sodium_memzero(&secret, sizeof secret);
+  pk_gov_free(gov);
+  close(in_fd);
+  close(null_fd);
+  if (rc)
+    return file_fail(cmd, input ? input : "benchmark", rc, &e);
+  human(best_chunk, hs, sizeof hs);
+  printf("recommended: --chunk-size %s --workers %d (%.1f MB/s)\n", hs,
+         best_workers, best);
+  return EX_OK;
+}
+
 /* ---- dispatch
  * ---------------------------------------------------------------*/
 
@@ -1055,7 +1494,8 @@ static int pipe_check(int argc, char **argv) {
   X(list, "       ", "List the named pipelines")                               \
   X(show, "       ", "Show a named pipeline")                                  \
   X(delete, "     ", "Delete a named pipeline")                                \
-  X(check, "      ", "Validate a pipeline definition file (TOML or JSON)")
+  X(check, "      ", "Validate a pipeline definition file (TOML or JSON)")     \
+  X(benchmark, "  ", "Measure the real stages over chunk sizes and workers")
 
 static const struct {
   const char *name;

@@ -46,13 +46,38 @@ int pk_archive_header_init(pk_fmt_header *h, const pk_pipe_spec *spec,
   return pk_random_bytes(h->file_id, sizeof h->file_id);
 }
 
+void pk_archive_keycache_wipe(pk_archive_keycache *c) {
+  if (c)
+    sodium_memzero(c, sizeof *c);
+}
+
 /* The master key of the archive described by h, from s. */
 static int derive_master(const pk_fmt_header *h, const pk_secret *s,
+                         pk_archive_keycache *cache,
                          uint8_t master[PK_KDF_KEY_LEN], pk_errmsg *e) {
   if (h->kdf == PK_FMT_KDF_ARGON2ID) {
+    uint8_t pwh[32];
+    crypto_generichash(pwh, sizeof pwh, (const uint8_t *)s->password,
+                       s->password_len, NULL, 0);
+    if (cache && cache->valid && cache->t == h->kdf_t &&
+        cache->m_kib == h->kdf_m_kib && cache->p == h->kdf_p &&
+        !memcmp(cache->salt, h->salt, sizeof cache->salt) &&
+        !sodium_memcmp(cache->password_hash, pwh, sizeof pwh)) {
+      memcpy(master, cache->master, PK_KDF_KEY_LEN);
+      return PK_OK;
+    }
     pk_kdf_params p = {h->kdf_t, h->kdf_m_kib, h->kdf_p};
-    return pk_kdf_argon2id(s->password, s->password_len, h->salt, &p, master,
-                           e);
+    int rc =
+        pk_kdf_argon2id(s->password, s->password_len, h->salt, &p, master, e);
+    if (rc == PK_OK && cache) {
+      *cache = (pk_archive_keycache){
+          .valid = 1, .t = h->kdf_t, .m_kib = h->kdf_m_kib, .p = h->kdf_p};
+      memcpy(cache->salt, h->salt, sizeof cache->salt);
+      memcpy(cache->password_hash, pwh, sizeof pwh);
+      memcpy(cache->master, master, PK_KDF_KEY_LEN);
+    }
+    sodium_memzero(pwh, sizeof pwh);
+    return rc;
   }
   char ctx[8 + 2 * PK_FMT_SALT_LEN + 1] = "pk-file-";
   hex(h->salt, PK_FMT_SALT_LEN, ctx + 8);
@@ -76,8 +101,8 @@ static int derive_subkeys(const pk_fmt_header *h,
 }
 
 int pk_archive_keys_new(pk_fmt_header *h, const pk_secret *s,
-                        const pk_kdf_params *params, pk_archive_keys *k,
-                        pk_errmsg *e) {
+                        const pk_kdf_params *params, pk_archive_keycache *cache,
+                        pk_archive_keys *k, pk_errmsg *e) {
   memset(k, 0, sizeof *k);
   int encrypted = !!(h->flags & PK_FMT_F_ENCRYPTED);
   int have = s && s->kind != PK_SECRET_NONE;
@@ -93,12 +118,15 @@ int pk_archive_keys_new(pk_fmt_header *h, const pk_secret *s,
                          "the stages encrypt, but no password or key was "
                          "given (--password-file, PIKA_PASSWORD or "
                          "--key-file)");
-  int rc = pk_random_bytes(h->salt, sizeof h->salt);
-  if (rc)
-    return rc;
+  int rc;
   if (s->kind == PK_SECRET_PASSWORD) {
     pk_kdf_params p = params ? *params : pk_kdf_params_default();
     if ((rc = pk_kdf_params_validate(&p, e)))
+      return rc;
+    if (cache && cache->valid && cache->t == p.t_cost &&
+        cache->m_kib == p.m_cost_kib && cache->p == p.parallelism)
+      memcpy(h->salt, cache->salt, sizeof h->salt);
+    else if ((rc = pk_random_bytes(h->salt, sizeof h->salt)))
       return rc;
     h->kdf = PK_FMT_KDF_ARGON2ID;
     h->kdf_t = p.t_cost;
@@ -106,9 +134,11 @@ int pk_archive_keys_new(pk_fmt_header *h, const pk_secret *s,
     h->kdf_p = p.parallelism;
   } else {
     h->kdf = PK_FMT_KDF_KEYFILE;
+    if ((rc = pk_random_bytes(h->salt, sizeof h->salt)))
+      return rc;
   }
   uint8_t master[PK_KDF_KEY_LEN];
-  rc = derive_master(h, s, master, e);
+  rc = derive_master(h, s, cache, master, e);
   if (rc == PK_OK)
     rc = pk_kdf_key_check(master, h->key_check);
   if (rc == PK_OK)
@@ -118,7 +148,8 @@ int pk_archive_keys_new(pk_fmt_header *h, const pk_secret *s,
 }
 
 int pk_archive_keys_open(const pk_fmt_header *h, const pk_secret *s,
-                         pk_archive_keys *k, pk_errmsg *e) {
+                         pk_archive_keycache *cache, pk_archive_keys *k,
+                         pk_errmsg *e) {
   memset(k, 0, sizeof *k);
   if (!(h->flags & PK_FMT_F_ENCRYPTED))
     return PK_OK;
@@ -132,7 +163,7 @@ int pk_archive_keys_open(const pk_fmt_header *h, const pk_secret *s,
                              : "the archive is encrypted with a key file: "
                                "give --key-file");
   uint8_t master[PK_KDF_KEY_LEN];
-  int rc = derive_master(h, s, master, e);
+  int rc = derive_master(h, s, cache, master, e);
   if (rc == PK_OK && pk_kdf_key_check_verify(master, h->key_check) != PK_OK)
     rc = pk_errmsg_set(e, PK_EAUTH, "wrong %s",
                        want == PK_SECRET_PASSWORD ? "password" : "key");

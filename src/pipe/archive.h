@@ -42,6 +42,21 @@ typedef struct pk_archive_keys {
   uint8_t header[PK_KDF_KEY_LEN]; /* tags the header and the index */
 } pk_archive_keys;
 
+/* Remembers the last master key derived from a password, so that a batch
+ * of archives pays for argon2id once: archives made in one batch share the
+ * salt (and so the master key) while their random file_ids still give each
+ * its own data and header keys. Opening archives of one batch reuses it the
+ * same way. Zero-initialise; wipe with pk_archive_keycache_wipe(). */
+typedef struct pk_archive_keycache {
+  int valid;
+  uint8_t salt[PK_FMT_SALT_LEN];
+  uint32_t t, m_kib, p;
+  uint8_t password_hash[32]; /* an entry serves only the same password */
+  uint8_t master[PK_KDF_KEY_LEN];
+} pk_archive_keycache;
+
+void pk_archive_keycache_wipe(pk_archive_keycache *c);
+
 /* Fills *h for a new archive of `spec`: random file_id, flags, stages,
  * digest, the original's metadata (name is reduced to its base name; an
  * unsafe or empty one becomes "stdin"). original_size may be
@@ -53,17 +68,20 @@ int pk_archive_header_init(pk_fmt_header *h, const pk_pipe_spec *spec,
 
 /* For a new archive: chooses the salt and key derivation (argon2id with
  * *params for a password, or the key file), stores them and the key check
- * in *h, and derives *k. For an unencrypted spec, s must be NULL or NONE.
+ * in *h, and derives *k. cache may be NULL. For an unencrypted spec, s
+ * must be NULL or NONE.
  * PK_EINVAL if the secret does not fit the spec. */
 int pk_archive_keys_new(pk_fmt_header *h, const pk_secret *s,
-                        const pk_kdf_params *params, pk_archive_keys *k,
-                        pk_errmsg *e);
+                        const pk_kdf_params *params, pk_archive_keycache *cache,
+                        pk_archive_keys *k, pk_errmsg *e);
 
 /* For an existing archive: derives *k from s and checks it against the
- * header's key check. PK_EAUTH (wrong password or key, or none given for
- * an encrypted archive, or the wrong kind of secret), PK_ECORRUPT. */
+ * header's key check (cache may be NULL). PK_EAUTH (wrong password or key, or
+ * none given for an encrypted archive, or the wrong kind of secret),
+ * PK_ECORRUPT. */
 int pk_archive_keys_open(const pk_fmt_header *h, const pk_secret *s,
-                         pk_archive_keys *k, pk_errmsg *e);
+                         pk_archive_keycache *cache, pk_archive_keys *k,
+                         pk_errmsg *e);
 
 void pk_archive_keys_wipe(pk_archive_keys *k);
 

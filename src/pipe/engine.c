@@ -631,7 +631,7 @@ static int finish_archive(job *j, enc_out *w) {
 }
 
 static int encode_inline(job *j, enc_out *w) {
-  pk_chain *chain;
+  pk_chain *chain = NULL;
   j->n_items = 1;
   j->out_cap = pk_chain_payload_bound(j->h, j->h->chunk_size);
   uint8_t *in = malloc(j->h->chunk_size), *out = malloc(j->out_cap);
@@ -644,12 +644,17 @@ static int encode_inline(job *j, enc_out *w) {
                        .orig_len = (uint32_t)n,
                        .seq = j->n_records++},
                .out = out};
-    rc = pk_chain_encode(chain, &it.rec, in, out, j->out_cap);
+    /* The inline path takes CPU tokens too: small files then share the
+     * cores fairly with a large file's workers (batch.h). */
+    rc = pk_gov_acquire(j->o->gov, PK_GOV_CPU, 1);
+    if (!rc) {
+      rc = pk_chain_encode(chain, &it.rec, in, out, j->out_cap);
+      pk_gov_release(j->o->gov, PK_GOV_CPU, 1);
+    }
     if (!rc)
       rc = emit_record(j, &it, w);
   }
-  if (!rc)
-    pk_chain_free(chain);
+  pk_chain_free(chain);
   free(in);
   free(out);
   if (rc && !atomic_load(&j->err))
@@ -702,6 +707,15 @@ int pk_pipe_encode(const pk_pipe_opts *o, int in_fd, int out_fd,
       rc = fail(&j, PK_EIO, "lost chunks: wrote %llu of %llu",
                 (unsigned long long)emitted, (unsigned long long)j.n_records);
   }
+  /* A file that grows or shrinks while it is read would make an archive
+   * whose header contradicts its contents. */
+  if (!rc && h->original_size != PK_FMT_SIZE_UNKNOWN &&
+      j.total_in != h->original_size)
+    rc = fail(&j, PK_EIO,
+              "the input changed while it was read (%llu bytes expected, "
+              "%llu read); no archive was written",
+              (unsigned long long)h->original_size,
+              (unsigned long long)j.total_in);
   if (!rc)
     rc = finish_archive(&j, &w);
   if (rc)
@@ -746,8 +760,9 @@ int pk_pipe_read_header(int in_fd, pk_fmt_header *h,
 
 int pk_pipe_open_keys(const pk_fmt_header *h, const uint8_t *raw,
                       uint64_t header_len, const pk_secret *s,
-                      pk_archive_keys *k, pk_errmsg *e) {
-  int rc = pk_archive_keys_open(h, s, k, e);
+                      pk_archive_keycache *cache, pk_archive_keys *k,
+                      pk_errmsg *e) {
+  int rc = pk_archive_keys_open(h, s, cache, k, e);
   if (rc)
     return rc;
   if ((rc = pk_archive_header_check(raw, header_len, h, k, e)))
@@ -894,7 +909,7 @@ static int emit_original(job *j, item *it, void *ctx) {
 }
 
 static int decode_inline(job *j, dec_out *d) {
-  pk_chain *chain;
+  pk_chain *chain = NULL;
   j->n_items = 1;
   j->in_cap = pk_chain_payload_bound(j->h, j->h->chunk_size);
   j->out_cap = j->h->chunk_size;
@@ -916,7 +931,13 @@ static int decode_inline(job *j, dec_out *d) {
       break;
     j->n_records++;
     pk_errmsg m = {{0}};
-    if ((rc = pk_chain_decode(chain, &rec, in, out, j->out_cap, &m))) {
+    if ((rc = pk_gov_acquire(j->o->gov, PK_GOV_CPU, 1))) {
+      fail(j, rc, "%s", pk_strerror(rc));
+      break;
+    }
+    rc = pk_chain_decode(chain, &rec, in, out, j->out_cap, &m);
+    pk_gov_release(j->o->gov, PK_GOV_CPU, 1);
+    if (rc) {
       fail_msg(j, rc, &m);
       break;
     }
@@ -950,9 +971,13 @@ static int check_end(job *j, uint64_t total) {
     return fail_msg(j, PK_ECORRUPT, &m);
   uint8_t digest[PK_FMT_MAX_DIGEST];
   pk_digest_final(j->digest, digest, sizeof digest);
-  if (end.chunk_count != j->n_records || end.original_size != total ||
-      (j->h->original_size != PK_FMT_SIZE_UNKNOWN &&
-       j->h->original_size != total))
+  if (j->h->original_size != PK_FMT_SIZE_UNKNOWN &&
+      j->h->original_size != total)
+    return fail(j, PK_ECORRUPT,
+                "the archive holds %llu bytes, but its header says %llu",
+                (unsigned long long)total,
+                (unsigned long long)j->h->original_size);
+  if (end.chunk_count != j->n_records || end.original_size != total)
     return fail(j, PK_ECORRUPT,
                 "the archive holds %llu chunks and %llu bytes, but its end "
                 "record says %llu chunks and %llu bytes",

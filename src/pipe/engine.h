@@ -100,12 +100,14 @@ int pk_pipe_read_header(int in_fd, pk_fmt_header *h,
                         pk_errmsg *e);
 
 /* Derives the keys of header h from s (NULL or NONE for an unencrypted
- * archive) and authenticates the header's raw bytes. PK_EAUTH (wrong or
+ * archive) and authenticates the header's raw bytes; cache as for
+ * pk_archive_keys_open() (may be NULL). PK_EAUTH (wrong or
  * missing password/key), PK_ECORRUPT (the header was altered). On success
  * *k must be wiped by the caller. */
 int pk_pipe_open_keys(const pk_fmt_header *h, const uint8_t *raw,
                       uint64_t header_len, const pk_secret *s,
-                      pk_archive_keys *k, pk_errmsg *e);
+                      pk_archive_keycache *cache, pk_archive_keys *k,
+                      pk_errmsg *e);
 
 /* Decodes the records that follow the header (after pk_pipe_read_header),
  * verifying every chunk, the end record and the whole-file digest, and

@@ -123,6 +123,48 @@ wait $pid 2>/dev/null
 checks=$((checks + 1))
 [ -z "$(ls -A sig)" ] || { echo "FAIL: left behind after signals: $(ls -A sig)" >&2; fails=$((fails + 1)); }
 
+# Several inputs and directories: one archive per file, the tree mirrored,
+# and every file restores byte-identical.
+mkdir -p tree/a/b tree/c
+cp text.txt tree/a/b/one.txt
+cp mixed.bin tree/c/two.bin
+printf 'tiny\n' >tree/three
+expect 0 "$PIKA" pipe process tree text.txt -o batch --stages zstd:1
+for f in a/b/one.txt c/two.bin three; do
+  [ -f "batch/$f.adapipe" ] || { echo "FAIL: batch/$f.adapipe missing" >&2; fails=$((fails + 1)); }
+done
+[ -f batch/text.txt.adapipe ] || { echo "FAIL: batch/text.txt.adapipe missing" >&2; fails=$((fails + 1)); }
+expect 0 "$PIKA" pipe restore batch/a/b/one.txt.adapipe batch/c/two.bin.adapipe batch/three.adapipe -o restored
+cmp -s tree/a/b/one.txt restored/one.txt && cmp -s tree/c/two.bin restored/two.bin && cmp -s tree/three restored/three ||
+  { echo "FAIL: batch restore differs" >&2; fails=$((fails + 1)); }
+expect 64 "$PIKA" pipe process tree -o -
+
+# Encrypted batch: the password is asked for once and used for all.
+expect 0 env PIKA_PASSWORD=batchpw "$PIKA" pipe process tree -o ebatch --stages lz4,aes256gcm
+expect 0 env PIKA_PASSWORD=batchpw "$PIKA" pipe restore ebatch/three.adapipe ebatch/c/two.bin.adapipe -o erestored
+cmp -s tree/c/two.bin erestored/two.bin || { echo "FAIL: encrypted batch" >&2; fails=$((fails + 1)); }
+
+# Prometheus metrics while a job runs, on loopback only.
+cat /dev/zero | "$PIKA" pipe process - -o metrics --stages zstd:1 --metrics-addr 127.0.0.1:0 2>metrics.err &
+pid=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q '/metrics' metrics.err 2>/dev/null && break; sleep 0.2; done
+port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/metrics.*|\1|p' metrics.err)
+body=$(exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 && cat <&3)
+kill -INT $pid
+wait $pid
+contains "$body" "200 OK" "metrics endpoint answers"
+contains "$body" "pika_pipe_stage_seconds_bucket" "metrics are Prometheus histograms"
+contains "$body" 'pika_pipe_bytes_total{dir="in",op="process"}' "metrics count bytes"
+expect 64 "$PIKA" pipe process text.txt -o m2 --metrics-addr 0.0.0.0:9464
+contains "$ERR" "loopback only" "non-loopback metrics address refused"
+
+# The benchmark runs the real stages and recommends settings.
+expect 0 "$PIKA" pipe benchmark --size 2MiB --stages lz4
+contains "$OUT" "recommended: --chunk-size" "benchmark recommends settings"
+expect 0 "$PIKA" pipe benchmark --input text.txt --stages zstd:1,aes256gcm
+expect 66 "$PIKA" pipe benchmark --input no-such-file
+expect 64 "$PIKA" pipe benchmark --size 10
+
 # Named pipelines and definition files.
 expect 0 "$PIKA" pipe list
 contains "$OUT" "balanced" "built-in pipelines listed"

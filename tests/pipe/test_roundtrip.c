@@ -74,7 +74,7 @@ static void roundtrip(const char *stages, size_t n, uint64_t chunk,
   ASSERT_OK(pk_archive_header_init(&h, &spec, PK_FMT_MAX_CHUNK,
                                    unknown_size ? PK_FMT_SIZE_UNKNOWN : n, 0640,
                                    1700000000, "data.bin", &e));
-  ASSERT_OK(pk_archive_keys_new(&h, &s, &fastkdf, &k, &e));
+  ASSERT_OK(pk_archive_keys_new(&h, &s, &fastkdf, NULL, &k, &e));
   pk_pipe_opts o = {.gov = gov, .workers = 2, .chunk_size = chunk};
   pk_pipe_stats st;
   int rc = pk_pipe_encode(&o, in, arc, &h, &k, &st, &e);
@@ -93,7 +93,7 @@ static void roundtrip(const char *stages, size_t n, uint64_t chunk,
   ASSERT_OK(pk_pipe_read_header(arc, &h2, raw, &hlen, &e));
   ASSERT_STREQ(h2.name, "data.bin");
   ASSERT_EQ(h2.mode, 0640);
-  rc = pk_pipe_open_keys(&h2, raw, hlen, &s, &k, &e);
+  rc = pk_pipe_open_keys(&h2, raw, hlen, &s, NULL, &k, &e);
   ASSERT_OK(rc);
   membuf out = {0};
   pk_pipe_sink sink = {sink_mem, &out};
@@ -125,7 +125,8 @@ static void roundtrip(const char *stages, size_t n, uint64_t chunk,
     else
       bad.key[0] ^= 1;
     pk_archive_keys k2;
-    ASSERT_ERR(pk_pipe_open_keys(&h2, raw, hlen, &bad, &k2, &e), PK_EAUTH);
+    ASSERT_ERR(pk_pipe_open_keys(&h2, raw, hlen, &bad, NULL, &k2, &e),
+               PK_EAUTH);
   }
   free(stored);
   free(idx);
