@@ -15,6 +15,7 @@ APT_PACKAGES=(
   ninja-build
   pkg-config
   clang-format      # the code's style is checked in `make test`
+  clang libclang-rt-14-dev  # libFuzzer for the archive reader's fuzz test
   ca-certificates   # npm fetches over TLS
   # the adaptive pipeline (pika pipe): codecs, hashes, ciphers, named pipelines
   libzstd-dev liblz4-dev libbrotli-dev libdeflate-dev libxxhash-dev
@@ -22,7 +23,7 @@ APT_PACKAGES=(
   libjansson-dev libtomlplusplus-dev   # pipeline config files (JSON, TOML)
   libcivetweb-dev   # HTTP (and later WebSocket) server: --metrics-addr
   # the tools the pipeline's benchmarks compare with
-  zstd lz4 age
+  zstd lz4 age time     # time: GNU /usr/bin/time, peak memory in bench/pipe.sh
 )
 # Commands that may come from elsewhere (e.g. a newer npm) count as present.
 declare -A COMMAND_PACKAGES=([node]=nodejs [npm]=npm)

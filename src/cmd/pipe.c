@@ -258,6 +258,11 @@ static void print_stats(env *v, const pk_pipe_stats *st) {
             in, out, st->chunks, st->first_chunk_size, st->last_chunk_size,
             st->workers, st->fast_path ? " (small-file fast path)" : "", secs,
             secs > 0 ? (double)st->in_bytes / secs / 1e6 : 0.0);
+  if (st && !st->fast_path)
+    fprintf(stderr,
+            "stats: %" PRIu64 " chunk buffers allocated, %" PRIu64
+            " acquires served by reuse\n",
+            st->buffers, st->buffer_reuses);
   char *text;
   size_t len;
   if (pk_metrics_render_summary(v->metrics, &text, &len) == PK_OK) {

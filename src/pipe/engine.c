@@ -268,6 +268,16 @@ static int job_alloc(job *j, int workers) {
   return rc;
 }
 
+static void buffer_stats(const job *j, pk_pipe_stats *st) {
+  pk_bufpool_stats a = {0}, b = {0};
+  if (!j->in_pool || !j->out_pool)
+    return; /* the inline path has no pools */
+  pk_bufpool_get_stats(j->in_pool, &a);
+  pk_bufpool_get_stats(j->out_pool, &b);
+  st->buffers = a.allocated + b.allocated;
+  st->buffer_reuses = a.reuses + b.reuses;
+}
+
 static void job_release(job *j) {
   pk_chan_free(j->free_items);
   pk_chan_free(j->work);
@@ -728,6 +738,7 @@ int pk_pipe_encode(const pk_pipe_opts *o, int in_fd, int out_fd,
   st->workers = fast ? 0 : workers;
   st->fast_path = fast;
   st->pii = j.pii;
+  buffer_stats(&j, st);
   st->elapsed_ns = pk_now_ns() - t0;
   free(w.index);
   job_release(&j);
@@ -1029,6 +1040,7 @@ int pk_pipe_decode(const pk_pipe_opts *o, int in_fd, uint64_t header_len,
   st->chunks = j.n_records;
   st->workers = fast ? 0 : workers;
   st->fast_path = fast;
+  buffer_stats(&j, st);
   st->elapsed_ns = pk_now_ns() - t0;
   if (index_out && !rc) {
     *index_out = j.index;

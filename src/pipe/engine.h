@@ -70,8 +70,10 @@ typedef struct pk_pipe_stats {
   uint64_t chunks;
   uint64_t elapsed_ns;
   uint64_t first_chunk_size, last_chunk_size; /* adaptive sizing at work */
-  int workers;                                /* 0 on the fast path */
-  int fast_path; /* the inline small-input path ran */
+  uint64_t buffers;       /* chunk buffers allocated (bounded) */
+  uint64_t buffer_reuses; /* acquires served by a recycled buffer */
+  int workers;            /* 0 on the fast path */
+  int fast_path;          /* the inline small-input path ran */
   pk_pii_stats pii;
 } pk_pipe_stats;
 
@@ -114,8 +116,9 @@ int pk_pipe_open_keys(const pk_fmt_header *h, const uint8_t *raw,
  * hands the original bytes, in order, to sink (NULL: verify only).
  * If index_out is non-NULL it receives a malloc'd array of the records'
  * index entries (for validate), *index_n their count.
- * PK_ECORRUPT with the first problem found, PK_EIO, PK_EINTERRUPTED, or the
- * sink's error. */
+ * PK_ECORRUPT with the first problem found, PK_EIO, PK_EINTERRUPTED,
+ * PK_ELIMIT (the header's chunk size needs more memory than the governor's
+ * budget), or the sink's error. */
 int pk_pipe_decode(const pk_pipe_opts *o, int in_fd, uint64_t header_len,
                    const pk_fmt_header *h, const pk_archive_keys *k,
                    const pk_pipe_sink *sink, pk_fmt_index_entry **index_out,

@@ -105,6 +105,10 @@ static int header_validate(const pk_fmt_header *h, pk_errmsg *e) {
                          h->version, PK_FMT_VERSION);
   if (h->flags & ~PK_FMT_F_ALL)
     return pk_errmsg_set(e, PK_ECORRUPT, "unknown header flags 0x%x", h->flags);
+  if (!!(h->flags & PK_FMT_F_SIZE_UNKNOWN) !=
+      (h->original_size == PK_FMT_SIZE_UNKNOWN))
+    return pk_errmsg_set(e, PK_ECORRUPT,
+                         "size-unknown flag disagrees with the original size");
   if (h->chunk_size == 0 || h->chunk_size > PK_FMT_MAX_CHUNK)
     return pk_errmsg_set(e, PK_ECORRUPT, "chunk size %llu is out of range",
                          (unsigned long long)h->chunk_size);
