@@ -103,3 +103,12 @@ int pk_exit_code(int err) {
     return EX_SOFTWARE;
   }
 }
+
+void pk_cli_human_bytes(uint64_t b, char *buf, size_t n) {
+  const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)b;
+  int u = 0;
+  while (v >= 1024 && u < 4)
+    v /= 1024, u++;
+  snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}

@@ -11,6 +11,8 @@
 #define PIKA_CMD_CLI_H
 
 #include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define PK_CLI_HELP (-2)  /* --help was given: usage printed, exit 0 */
 #define PK_CLI_ERROR (-3) /* bad option: message printed, exit EX_USAGE */
@@ -36,5 +38,8 @@ int pk_cli_usage_error(const char *cmd, const char *fmt, ...)
 /* Prints "pika CMD: <message>" to stderr and returns `status`. */
 int pk_cli_fail(const char *cmd, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Writes b as "12.3 MiB" (binary units) into buf. */
+void pk_cli_human_bytes(uint64_t b, char *buf, size_t n);
 
 #endif /* PIKA_CMD_CLI_H */

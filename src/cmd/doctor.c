@@ -32,15 +32,6 @@ const char cmd_doctor_usage[] =
     "\n"
     "Exit status 0 when every check passes, 69 when one fails.\n";
 
-static void human_bytes(uint64_t b, char *buf, size_t n) {
-  const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = (double)b;
-  int u = 0;
-  while (v >= 1024 && u < 4)
-    v /= 1024, u++;
-  snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
 /* Runs a real aggregate over generated rows; fills *rows and *sum. */
 static int duckdb_check(uint64_t *rows, double *sum, uint64_t *ns,
                         const char **err) {
@@ -128,8 +119,8 @@ int cmd_doctor(int argc, char **argv) {
   pk_mempress_reading mem;
   rc = pk_mempress_sample(NULL, &mem);
   if (rc == PK_OK) {
-    human_bytes(mem.used, b1, sizeof b1);
-    human_bytes(mem.limit, b2, sizeof b2);
+    pk_cli_human_bytes(mem.used, b1, sizeof b1);
+    pk_cli_human_bytes(mem.limit, b2, sizeof b2);
     printf("memory    %s used of %s (%s%s%s) -> pressure %s\n", b1, b2,
            pk_mempress_source_name(mem.source), mem.cgroup_path[0] ? " " : "",
            mem.cgroup_path, pk_mempress_level_name(mem.level));
@@ -137,7 +128,7 @@ int cmd_doctor(int argc, char **argv) {
     printf("memory    cannot read: %s\n", pk_strerror(rc));
     failures++;
   }
-  human_bytes(pk_gov_limit(gov, PK_GOV_MEM), b1, sizeof b1);
+  pk_cli_human_bytes(pk_gov_limit(gov, PK_GOV_MEM), b1, sizeof b1);
   printf("          governor memory budget %s\n", b1);
 
   pk_metrics *metrics = NULL;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -52,15 +53,6 @@ static void catch_signals(void) {
   sigaction(SIGTERM, &sa, NULL);
 }
 
-static void human(uint64_t b, char *buf, size_t n) {
-  const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = (double)b;
-  int u = 0;
-  while (v >= 1024 && u < 4)
-    v /= 1024, u++;
-  snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
 typedef struct progress {
   int on;
   uint64_t t0, last;
@@ -78,8 +70,8 @@ static void draw_progress(void *arg, uint64_t done, uint64_t total) {
   double secs = (double)(now - p->t0) / 1e9;
   double rate = secs > 0 ? (double)done / secs : 0;
   char d[32], r[32];
-  human(done, d, sizeof d);
-  human((uint64_t)rate, r, sizeof r);
+  pk_cli_human_bytes(done, d, sizeof d);
+  pk_cli_human_bytes((uint64_t)rate, r, sizeof r);
   if (total != PK_FMT_SIZE_UNKNOWN && total > 0) {
     int pct = (int)(100.0 * (double)done / (double)total);
     int bar = pct / 5;
@@ -193,6 +185,23 @@ static int common_opt(common *c, int opt, const char *cmd) {
   {"metrics-addr", required_argument, NULL, OPT_METRICS}
 /* clang-format on */
 
+/* Parses a command whose only options are the common ones. Returns -1
+ * when parsing succeeded, else the exit status to return. */
+static int parse_common_only(int argc, char **argv, const char *cmd,
+                             const char *usage, common *c) {
+  static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
+  pk_cli_reset();
+  int opt;
+  while ((opt = pk_cli_getopt(argc, argv, "", longopts, cmd, usage)) != -1) {
+    int r = common_opt(c, opt, cmd);
+    if (r < 0)
+      return EX_USAGE;
+    if (!r)
+      return pk_cli_status(opt);
+  }
+  return -1;
+}
+
 typedef struct env {
   pk_gov *gov;
   pk_metrics *metrics;
@@ -249,8 +258,8 @@ static void print_stats(env *v, const pk_pipe_stats *st) {
     return;
   double secs = st ? (double)st->elapsed_ns / 1e9 : 0;
   char in[32], out[32];
-  human(st ? st->in_bytes : 0, in, sizeof in);
-  human(st ? st->out_bytes : 0, out, sizeof out);
+  pk_cli_human_bytes(st ? st->in_bytes : 0, in, sizeof in);
+  pk_cli_human_bytes(st ? st->out_bytes : 0, out, sizeof out);
   if (st)
     fprintf(stderr,
             "stats: %s in, %s out, %" PRIu64 " chunks (first %" PRIu64
@@ -394,8 +403,8 @@ static int process_one(proc_ctx *p, const char *input, const char *out_path,
 static void print_result(const char *input, const char *out_path,
                          const pk_pipe_stats *st) {
   char a[32], b[32];
-  human(st->in_bytes, a, sizeof a);
-  human(st->out_bytes, b, sizeof b);
+  pk_cli_human_bytes(st->in_bytes, a, sizeof a);
+  pk_cli_human_bytes(st->out_bytes, b, sizeof b);
   double secs = (double)st->elapsed_ns / 1e9;
   fprintf(stderr, "%s -> %s: %s -> %s (%.1f %%) in %.2f s, %.1f MB/s\n", input,
           out_path, a, b,
@@ -1008,19 +1017,11 @@ static int sink_compare(void *ctx, uint64_t off, const uint8_t *p, size_t n) {
 }
 
 static int pipe_compare(int argc, char **argv) {
-  static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
   const char *cmd = "pipe compare";
   common c = {0};
-  pk_cli_reset();
-  int opt;
-  while ((opt = pk_cli_getopt(argc, argv, "", longopts, cmd, compare_usage)) !=
-         -1) {
-    int r = common_opt(&c, opt, cmd);
-    if (r < 0)
-      return EX_USAGE;
-    if (!r)
-      return pk_cli_status(opt);
-  }
+  int status = parse_common_only(argc, argv, cmd, compare_usage, &c);
+  if (status >= 0)
+    return status;
   if (argc - optind != 2)
     return pk_cli_usage_error(cmd, "expected ORIGINAL and ARCHIVE");
   const char *orig = argv[optind], *path = argv[optind + 1];
@@ -1035,7 +1036,7 @@ static int pipe_compare(int argc, char **argv) {
     return input_fail(cmd, orig);
   }
   opened a;
-  int status = open_archive(cmd, path, &c, &a);
+  status = open_archive(cmd, path, &c, &a);
   if (status) {
     close(cc->fd);
     free(cc);
@@ -1083,19 +1084,11 @@ static const char info_usage[] =
     "index are shown but not authenticated.\n";
 
 static int pipe_info(int argc, char **argv) {
-  static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
   const char *cmd = "pipe info";
   common c = {0};
-  pk_cli_reset();
-  int opt;
-  while ((opt = pk_cli_getopt(argc, argv, "", longopts, cmd, info_usage)) !=
-         -1) {
-    int r = common_opt(&c, opt, cmd);
-    if (r < 0)
-      return EX_USAGE;
-    if (!r)
-      return pk_cli_status(opt);
-  }
+  int status = parse_common_only(argc, argv, cmd, info_usage, &c);
+  if (status >= 0)
+    return status;
   if (argc - optind != 1)
     return pk_cli_usage_error(cmd, "expected one ARCHIVE");
   const char *path = argv[optind];
@@ -1154,8 +1147,12 @@ static int pipe_info(int argc, char **argv) {
   }
   char a[32], b[32];
   printf("archive      %s (format version %u)\n", path, h.version);
-  printf("original     %s, mode %04o, modified %" PRId64 "\n", h.name, h.mode,
-         h.mtime);
+  char when[32] = "?";
+  time_t mt = (time_t)h.mtime;
+  struct tm tm;
+  if (gmtime_r(&mt, &tm))
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  printf("original     %s, mode %04o, modified %s\n", h.name, h.mode, when);
   printf("stages       %s\n", h.n_stages ? stages : "(none: stored)");
   printf("digest       %s of the original\n", pk_pipe_digest_name(h.digest));
   if (h.flags & PK_FMT_F_ENCRYPTED)
@@ -1169,8 +1166,8 @@ static int pipe_info(int argc, char **argv) {
     printf("irreversible PII was masked: restore gives the masked data, not "
            "the original\n");
   if (have_index) {
-    human(orig, a, sizeof a);
-    human((uint64_t)sb.st_size, b, sizeof b);
+    pk_cli_human_bytes(orig, a, sizeof a);
+    pk_cli_human_bytes((uint64_t)sb.st_size, b, sizeof b);
     printf("size         %s original -> %s archive (%.1f %%)\n", a, b,
            orig ? 100.0 * (double)sb.st_size / (double)orig : 0.0);
     printf("chunks       %" PRIu64 " (largest allowed %" PRIu64 " B; %" PRIu64
@@ -1436,7 +1433,7 @@ static int pipe_benchmark(int argc, char **argv) {
   static const uint64_t chunks[] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
   char spec_text[256], hs[32];
   pk_pipe_spec_format(&spec, spec_text, sizeof spec_text);
-  human(size, hs, sizeof hs);
+  pk_cli_human_bytes(size, hs, sizeof hs);
   printf("# pika pipe benchmark: %s of %s through %s, %d cores\n", hs,
          input ? input : "generated mixed data", spec_text, ncpu);
   printf("%-10s %8s %10s %9s\n", "chunk", "workers", "MB/s", "size");
@@ -1465,7 +1462,7 @@ static int pipe_benchmark(int argc, char **argv) {
       if (rc)
         break;
       double mbs = (double)st.in_bytes / ((double)st.elapsed_ns / 1e9) / 1e6;
-      human(chunks[ci], hs, sizeof hs);
+      pk_cli_human_bytes(chunks[ci], hs, sizeof hs);
       printf("%-10s %8d %10.1f %8.1f%%\n", hs, w, mbs,
              100.0 * (double)st.out_bytes / (double)st.in_bytes);
       fflush(stdout);
@@ -1478,7 +1475,7 @@ static int pipe_benchmark(int argc, char **argv) {
   close(null_fd);
   if (rc)
     return file_fail(cmd, input ? input : "benchmark", rc, &e);
-  human(best_chunk, hs, sizeof hs);
+  pk_cli_human_bytes(best_chunk, hs, sizeof hs);
   printf("recommended: --chunk-size %s --workers %d (%.1f MB/s)\n", hs,
          best_workers, best);
   return EX_OK;
