@@ -22,6 +22,8 @@ APT_PACKAGES=(
   libssl-dev libsodium-dev libsqlite3-dev
   libjansson-dev libtomlplusplus-dev   # pipeline config files (JSON, TOML)
   libcivetweb-dev   # HTTP (and later WebSocket) server: --metrics-addr
+  # headless plotting: cairo draws, pango lays out text, DejaVu to draw it with
+  libcairo2-dev libpango1.0-dev fonts-dejavu-core
   # the tools the pipeline's benchmarks compare with
   zstd lz4 age time     # time: GNU /usr/bin/time, peak memory in bench/pipe.sh
 )
