@@ -16,4 +16,5 @@ out=bench/out/latest.txt
     echo "## $(basename "$b")"
     "$b"
   done
+  bash bench/pipe.sh "$build/pika"
 } 2>&1 | tee "$out"

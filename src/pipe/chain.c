@@ -196,13 +196,23 @@ int pk_chain_decode(pk_chain *c, const pk_fmt_record *rec, uint8_t *payload,
   size_t transformed = transformed_bound(&c->h, rec->orig_len);
   const uint8_t *cur = payload;
   uint8_t *spare = c->a;
+  /* Without base64 the decompressed bytes are the original: decompress
+   * straight into out and skip a copy of every chunk. */
+  int direct = transformed == rec->orig_len;
   if (c->codec && !(rec->flags & PK_FMT_REC_RAW)) {
     size_t len;
-    if (transformed > c->scratch_cap ||
-        pk_codec_decode(c->codec, payload, n, spare, transformed, &len) !=
-            PK_OK)
+    uint8_t *dst = direct ? out : spare;
+    if (transformed > (direct ? cap : c->scratch_cap) ||
+        pk_codec_decode(c->codec, payload, n, dst, transformed, &len) != PK_OK)
       return pk_errmsg_set(e, PK_ECORRUPT, "chunk %llu does not decompress",
                            (unsigned long long)rec->seq);
+    if (direct) {
+      if (len != rec->orig_len)
+        return pk_errmsg_set(e, PK_ECORRUPT,
+                             "chunk %llu decodes to %zu bytes, not %u",
+                             (unsigned long long)rec->seq, len, rec->orig_len);
+      return PK_OK;
+    }
     cur = spare, n = len;
     spare = c->b;
   }
