@@ -18,6 +18,10 @@
 /* X(name, one-line summary shown by `pika --help`) */
 #define PK_COMMANDS(X)                                                         \
   X(pipe, "The adaptive pipeline: chunked, parallel, authenticated archives")  \
+  X(import, "Import CSV, Parquet or JSON files into a workspace table")        \
+  X(tables, "List the workspace's tables with row and column counts")          \
+  X(schema, "Describe a table's columns: types, nulls, min, max, distinct")    \
+  X(query, "Run SQL on the workspace or on files; print or save the result")   \
   X(doctor, "Check this machine: cores, storage, memory, runtime, DuckDB")     \
   X(version, "Print the versions of Pika, DuckDB and the main libraries")      \
   X(help, "Show the usage of pika or of one command")
