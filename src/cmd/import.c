@@ -8,6 +8,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/dbwatch.h"
 #include "cmd/exit.h"
 #include "engine/db.h"
 #include "engine/importer.h"
@@ -45,31 +46,6 @@ const char cmd_import_usage[] =
     "  --date-format FMT  date format, e.g. %d/%m/%Y\n"
     "  --strict           any row that does not parse is an error (exit 65)\n"
     "                     and no table is created\n";
-
-static volatile sig_atomic_t got_sigint;
-
-static void on_sigint(int sig) {
-  (void)sig;
-  got_sigint = 1;
-}
-
-static bool watch(void *arg, const pk_db_progress_info *p) {
-  bool *drawn = arg;
-  if (got_sigint)
-    return true;
-  if (p->running && p->percent >= 0 && p->elapsed > 500000000u &&
-      isatty(STDERR_FILENO)) {
-    int done = (int)(p->percent / 100.0 * 30);
-    char bar[31];
-    for (int i = 0; i < 30; i++)
-      bar[i] = i < done ? '#' : ' ';
-    bar[30] = '\0';
-    fprintf(stderr, "\r[%s] %3.0f%%  %.1f s", bar, p->percent,
-            (double)p->elapsed / 1e9);
-    *drawn = true;
-  }
-  return false;
-}
 
 /* Appends to a growing array of strings; false when out of memory. */
 static bool push(const char ***arr, size_t *n, const char *s) {
@@ -199,23 +175,13 @@ int cmd_import(int argc, char **argv) {
   }
   pk_db_conn *conn = NULL;
   pk_db_acquire(db, PK_DB_WRITER, &conn);
-  struct sigaction sa = {0}, old;
-  sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old);
-  bool drawn = false;
-  pk_db_watch *w = NULL;
-  pk_db_watch_start(conn, 100, watch, &drawn, &w);
+  pk_cli_dbwatch dw;
+  pk_cli_dbwatch_start(&dw, conn);
 
   pk_import_result r;
   err = pk_import(conn, &o, &r, &e);
 
-  pk_db_watch_stop(w);
-  if (drawn)
-    fputs("\r\033[K", stderr);
-  bool interrupted = got_sigint || pk_db_interrupted(conn);
-  sigaction(SIGINT, &old, NULL);
+  bool interrupted = pk_cli_dbwatch_stop(&dw, conn);
   pk_db_release(conn);
   pk_db_close(db);
   free(nulls);

@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/dbwatch.h"
 #include "cmd/exit.h"
 #include "engine/db.h"
 #include "engine/format_out.h"
@@ -38,33 +39,8 @@ const char cmd_query_usage[] =
     "The table format fits the terminal's width. An SQL error exits 65 with\n"
     "DuckDB's message; Ctrl-C interrupts the query and exits 130.\n";
 
-static volatile sig_atomic_t got_sigint;
-
-static void on_sigint(int sig) {
-  (void)sig;
-  got_sigint = 1;
-}
-
 /* On the watcher thread: draw a progress bar on a terminal after half a
  * second, and ask for an interrupt after Ctrl-C. */
-static bool watch(void *arg, const pk_db_progress_info *p) {
-  bool *drawn = arg;
-  if (got_sigint)
-    return true;
-  if (p->running && p->percent >= 0 && p->elapsed > 500000000u &&
-      isatty(STDERR_FILENO)) {
-    int done = (int)(p->percent / 100.0 * 30);
-    char bar[31];
-    for (int i = 0; i < 30; i++)
-      bar[i] = i < done ? '#' : ' ';
-    bar[30] = '\0';
-    fprintf(stderr, "\r[%s] %3.0f%%  %.1f s", bar, p->percent,
-            (double)p->elapsed / 1e9);
-    *drawn = true;
-  }
-  return false;
-}
-
 static int terminal_width(void) {
   struct winsize ws;
   if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
@@ -205,14 +181,8 @@ int cmd_query(int argc, char **argv) {
   pk_db_conn *conn = NULL;
   pk_db_acquire(db, PK_DB_READER, &conn);
 
-  struct sigaction sa = {0}, old;
-  sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old);
-  bool drawn = false;
-  pk_db_watch *w = NULL;
-  pk_db_watch_start(conn, 100, watch, &drawn, &w);
+  pk_cli_dbwatch dw;
+  pk_cli_dbwatch_start(&dw, conn);
 
   uint64_t t0 = pk_now_ns(), rows = 0;
   if (fo.fmt == PK_FMT_PARQUET)
@@ -221,11 +191,7 @@ int cmd_query(int argc, char **argv) {
     err = run_text(conn, sql, &fo, out, &rows, &e);
   uint64_t ns = pk_now_ns() - t0;
 
-  pk_db_watch_stop(w);
-  if (drawn)
-    fputs("\r\033[K", stderr);
-  bool interrupted = got_sigint || pk_db_interrupted(conn);
-  sigaction(SIGINT, &old, NULL);
+  bool interrupted = pk_cli_dbwatch_stop(&dw, conn);
   pk_db_release(conn);
   pk_db_close(db);
   free(sql);

@@ -1,0 +1,52 @@
+/* dbwatch.c — see dbwatch.h. */
+#include "cmd/dbwatch.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_sigint;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  got_sigint = 1;
+}
+
+/* On the watcher thread: asks for an interrupt after Ctrl-C, and draws the
+ * bar once the statement has run half a second with known progress. */
+static bool watch(void *arg, const pk_db_progress_info *p) {
+  bool *drawn = arg;
+  if (got_sigint)
+    return true;
+  if (p->running && p->percent >= 0 && p->elapsed > 500000000u &&
+      isatty(STDERR_FILENO)) {
+    int done = (int)(p->percent / 100.0 * 30);
+    char bar[31];
+    for (int i = 0; i < 30; i++)
+      bar[i] = i < done ? '#' : ' ';
+    bar[30] = '\0';
+    fprintf(stderr, "\r[%s] %3.0f%%  %.1f s", bar, p->percent,
+            (double)p->elapsed / 1e9);
+    *drawn = true;
+  }
+  return false;
+}
+
+void pk_cli_dbwatch_start(pk_cli_dbwatch *dw, pk_db_conn *conn) {
+  struct sigaction sa = {0};
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &dw->old);
+  dw->drawn = false;
+  dw->w = NULL;
+  pk_db_watch_start(conn, 100, watch, &dw->drawn, &dw->w);
+}
+
+bool pk_cli_dbwatch_stop(pk_cli_dbwatch *dw, pk_db_conn *conn) {
+  pk_db_watch_stop(dw->w);
+  if (dw->drawn)
+    fputs("\r\033[K", stderr);
+  bool interrupted = got_sigint || pk_db_interrupted(conn);
+  sigaction(SIGINT, &dw->old, NULL);
+  return interrupted;
+}
