@@ -52,3 +52,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 bash scripts/fetch-duckdb.sh
+bash scripts/fetch-datasets.sh
