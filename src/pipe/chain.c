@@ -60,10 +60,17 @@ int pk_chain_create(const pk_fmt_header *h, const pk_archive_keys *k,
   if (!c)
     return PK_ENOMEM;
   c->h = *h;
-  c->scratch_cap = pk_chain_payload_bound(h, h->chunk_size);
-  c->a = malloc(c->scratch_cap);
-  c->b = malloc(c->scratch_cap);
-  int rc = (c->a && c->b) ? PK_OK : PK_ENOMEM;
+  /* Scratch is only for base64: without it, compression writes straight
+   * into the record buffer, sealing works in place, and decompression
+   * writes straight into the output. Two chunk-sized buffers per worker
+   * saved is most of the memory budget at large chunk sizes. */
+  int rc = PK_OK;
+  if (transformed_bound(h, 1) != 1) {
+    c->scratch_cap = pk_chain_payload_bound(h, h->chunk_size);
+    c->a = malloc(c->scratch_cap);
+    c->b = malloc(c->scratch_cap);
+    rc = (c->a && c->b) ? PK_OK : PK_ENOMEM;
+  }
   for (int i = 0; rc == PK_OK && i < h->n_stages; i++) {
     pk_codec_spec cs;
     pk_aead_kind ak;

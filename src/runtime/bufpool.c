@@ -6,7 +6,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
+
+#define HUGE_PAGE ((size_t)2 << 20)
 
 #include "base/clock.h"
 #include "base/error.h"
@@ -120,7 +123,18 @@ static void *lend(pk_bufpool *pool, size_t i) {
  * index, or SIZE_MAX if the allocation failed (the slot is given back). */
 static size_t grow(pk_bufpool *pool) {
   pthread_mutex_unlock(&pool->mu);
-  void *p = aligned_alloc(PK_BUFPOOL_ALIGN, pool->alloc_size);
+  void *p;
+  if (pool->alloc_size >= HUGE_PAGE) {
+    /* Multi-megabyte chunk buffers: 2 MiB-aligned and backed by huge pages
+     * where the kernel allows, which made first touch several times
+     * cheaper on our VM (512 page faults per MiB become one). */
+    p = aligned_alloc(HUGE_PAGE, (pool->alloc_size + HUGE_PAGE - 1) &
+                                     ~(size_t)(HUGE_PAGE - 1));
+    if (p)
+      madvise(p, pool->alloc_size, MADV_HUGEPAGE);
+  } else {
+    p = aligned_alloc(PK_BUFPOOL_ALIGN, pool->alloc_size);
+  }
   pthread_mutex_lock(&pool->mu);
   if (p == NULL) {
     pool->reserved--;
