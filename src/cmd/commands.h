@@ -22,6 +22,7 @@
   X(tables, "List the workspace's tables with row and column counts")          \
   X(schema, "Describe a table's columns: types, nulls, min, max, distinct")    \
   X(query, "Run SQL on the workspace or on files; print or save the result")   \
+  X(plot, "Draw a table, file or query to PNG, SVG or PDF (no browser)")       \
   X(doctor, "Check this machine: cores, storage, memory, runtime, DuckDB")     \
   X(version, "Print the versions of Pika, DuckDB and the main libraries")      \
   X(help, "Show the usage of pika or of one command")

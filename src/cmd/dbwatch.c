@@ -46,7 +46,10 @@ bool pk_cli_dbwatch_stop(pk_cli_dbwatch *dw, pk_db_conn *conn) {
   pk_db_watch_stop(dw->w);
   if (dw->drawn)
     fputs("\r\033[K", stderr);
-  bool interrupted = got_sigint || pk_db_interrupted(conn);
+  return got_sigint || pk_db_interrupted(conn);
+}
+
+bool pk_cli_dbwatch_end(pk_cli_dbwatch *dw) {
   sigaction(SIGINT, &dw->old, NULL);
-  return interrupted;
+  return got_sigint != 0;
 }

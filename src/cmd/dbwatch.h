@@ -21,8 +21,12 @@ typedef struct pk_cli_dbwatch {
 /* Catches SIGINT and starts watching conn. */
 void pk_cli_dbwatch_start(pk_cli_dbwatch *dw, pk_db_conn *conn);
 
-/* Stops watching, clears the bar, restores SIGINT; true if the statement
- * was interrupted. */
+/* Stops watching and clears the bar; true if the statement was
+ * interrupted. SIGINT stays caught (work after the query, e.g. rendering,
+ * can still be stopped) until pk_cli_dbwatch_end. */
 bool pk_cli_dbwatch_stop(pk_cli_dbwatch *dw, pk_db_conn *conn);
+
+/* Restores SIGINT's previous handling; true if Ctrl-C came at any point. */
+bool pk_cli_dbwatch_end(pk_cli_dbwatch *dw);
 
 #endif /* PIKA_CMD_DBWATCH_H */

@@ -182,6 +182,7 @@ int cmd_import(int argc, char **argv) {
   err = pk_import(conn, &o, &r, &e);
 
   bool interrupted = pk_cli_dbwatch_stop(&dw, conn);
+  pk_cli_dbwatch_end(&dw);
   pk_db_release(conn);
   pk_db_close(db);
   free(nulls);

@@ -192,6 +192,7 @@ int cmd_query(int argc, char **argv) {
   uint64_t ns = pk_now_ns() - t0;
 
   bool interrupted = pk_cli_dbwatch_stop(&dw, conn);
+  pk_cli_dbwatch_end(&dw);
   pk_db_release(conn);
   pk_db_close(db);
   free(sql);

@@ -1,0 +1,70 @@
+/*
+ * columns.h — a query's result as plot columns: one contiguous array of
+ * doubles per result column, the form the kernels (kernels.h) consume.
+ *
+ * How. pk_cols_load runs SQL through pk_db_exec and copies each streamed
+ * data chunk into the arrays, so the DuckDB result is never materialised;
+ * only the doubles are. Column types map to doubles as follows:
+ *   BOOLEAN, integers (incl. HUGEINT), FLOAT, DOUBLE, DECIMAL  the value
+ *   DATE                                   epoch seconds (days * 86400)
+ *   TIMESTAMP[_S|_MS|_NS|_TZ]              epoch seconds (fractional), UTC
+ *   VARCHAR, ENUM                          categorical: a dictionary code
+ *                                          0, 1, ... in order of first
+ *                                          appearance, labels[code] its text
+ *   anything else                          PK_EINVAL naming the column
+ * SQL NULL (and a NULL category) becomes NaN, which the kernels skip.
+ * Time columns are flagged (is_time) so that a plot can use a time axis in
+ * seconds (render.h's PK_TIME_SECONDS).
+ *
+ * Memory. Arrays grow by doubling. Arrays of 2 MiB or more are allocated
+ * 2 MiB-aligned and madvise(MADV_HUGEPAGE)d: the kernels scan them with far
+ * fewer TLB misses and the first touch is much cheaper on a VM (kernels.h).
+ * Smaller ones are plain malloc. A loaded set is immutable; its arrays may
+ * be read from any number of threads.
+ *
+ * Errors: PK_OK or a negative PK_E* code with pk_errmsg filled (those of
+ * pk_db_exec, PK_EINVAL for an unsupported type, PK_ENOMEM).
+ */
+#ifndef PIKA_ENGINE_COLUMNS_H
+#define PIKA_ENGINE_COLUMNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "engine/db.h"
+
+typedef struct pk_col {
+  char *name;          /* the result column's name */
+  bool is_categorical; /* v holds dictionary codes into labels */
+  bool is_time;        /* v holds epoch seconds (DATE/TIMESTAMP) */
+  double *v;           /* nrows values; NaN for NULL */
+  char **labels;       /* categorical: nlabels distinct texts, else NULL */
+  size_t nlabels;
+} pk_col;
+
+typedef struct pk_cols {
+  size_t nrows, ncols;
+  pk_col *cols; /* ncols columns in result order */
+} pk_cols;
+
+/* Runs sql on c and loads every column of the last statement's result.
+ * *out is freed with pk_cols_free. Blocks until done; an interrupt of c
+ * (pk_db_interrupt) stops it with PK_EINTERRUPTED. */
+int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e);
+
+/* The column named name (exact match first, then ASCII case-insensitive, as
+ * DuckDB resolves identifiers), or NULL. */
+const pk_col *pk_cols_find(const pk_cols *cs, const char *name);
+
+/* Frees everything; NULL is a no-op. */
+void pk_cols_free(pk_cols *cs);
+
+/* The allocator the columns use, for other large double arrays: n doubles
+ * (uninitialised), 2 MiB-aligned with MADV_HUGEPAGE when n * 8 >= 2 MiB.
+ * NULL when out of memory. Free with pk_cols_array_free (plain free() is
+ * also correct: both paths use posix_memalign/malloc). */
+double *pk_cols_array_alloc(size_t n);
+void pk_cols_array_free(double *a);
+
+#endif /* PIKA_ENGINE_COLUMNS_H */

@@ -1,0 +1,127 @@
+/*
+ * plot.h — the plot builder: a plot spec and loaded columns (columns.h) in,
+ * a render model (render/render.h) out, reduced by the kernels (kernels.h)
+ * so that the renderer only ever sees a few hundred thousand numbers.
+ *
+ * Two steps, so that the heavy lifting stays in DuckDB or in the kernels:
+ *   1. pk_plot_sql(spec, source) builds the query to load. Its result has
+ *      columns named x, y, color and z (those the spec names, in that
+ *      order); for a bar chart the GROUP BY runs in DuckDB
+ *      (SELECT x, color, agg(y) ... GROUP BY ALL); for line and area the
+ *      rows come ORDER BY x.
+ *   2. pk_plot_build(spec, cols) turns the loaded columns into a pk_plot.
+ *      It finds the columns by those names, so any query with the same
+ *      aliases works (the tests build from their own SQL).
+ *
+ * What each kind becomes
+ *   scatter    n <= PK_PLOT_SCATTER_RAW_MAX points: the raw points, one
+ *              series per category of a categorical color column, or one
+ *              series with c[] = a numeric color column. Above it: a
+ *              PK_PLOT_DENSITY raster of the viewport, one cell per
+ *              2 x 2 px of the image (width/2 x height/2 cells; color is
+ *              then ignored), counted exactly by pk_density2d.
+ *   line, area one series per color group (categorical labels, or the
+ *              distinct values of a numeric column; at most
+ *              PK_PLOT_MAX_SERIES). x must be sorted within each series
+ *              (pk_m4_check; the SQL sorts, the builder re-sorts if not).
+ *              A series longer than 4 * width points is M4-reduced to
+ *              `width` pixel columns over the x viewport: first, min, max
+ *              and last of each column, which lights the same pixels as the
+ *              full series when the columns line up with the pixels (the
+ *              plot area is narrower than the image, so a column is at most
+ *              one pixel wide).
+ *   histogram  x only. Bins of Freedman–Diaconis width (pk_fd_width, or
+ *              Sturges' rule when the IQR is 0) laid out by pk_hist_nice
+ *              (at most 10000 bins), or exactly `bins` equal bins over
+ *              [min, max] (the maximum counted in the last bin), counted by
+ *              pk_histogram1d. A fixed x range replaces [min, max].
+ *   heatmap    x, y binned into bins x bins cells (default 50) over the
+ *              viewport by pk_density2d; the cell value is the count, or,
+ *              with agg != count, sum/mean/min/max of the z column
+ *              (required then).
+ *   bar        x categories (a categorical column's labels, or a numeric
+ *              column's distinct values), y = agg(y) from the SQL (count:
+ *              count(*), no y needed); grouped side by side by color.
+ *   box        groups from x, values from y (without y: x is the value and
+ *              there is one group). Quartiles by pk_quantiles, whiskers at
+ *              the most extreme values within 1.5 IQR of the box, outliers
+ *              beyond (at most PK_PLOT_MAX_OUTLIERS drawn per group, evenly
+ *              strided).
+ *   violin     groups as box; quartiles over all values; a Gaussian KDE
+ *              with Silverman's bandwidth 0.9 min(sd, IQR/1.34) m^(-1/5) on
+ *              100 points over [min - 2h, max + 2h]. The KDE uses at most
+ *              PK_PLOT_KDE_MAX values per group (evenly strided).
+ * Groups and series from a categorical column are sorted by label (the
+ * column's own codes are in order of first appearance); rows whose group
+ * column is NULL are left out.
+ * DATE/TIMESTAMP x or y columns give a time axis (epoch seconds, UTC).
+ * log_x/log_y set log axes; the binning kinds bin in linear data space.
+ *
+ * Ownership. The built model points into memory owned by the pk_plot_out
+ * and into the pk_cols, which must outlive it. Threads: the kernels run on
+ * `pool` (NULL: the calling thread); the builder itself is reentrant.
+ *
+ * Errors: PK_OK; PK_EINVAL with a sentence (a column the kind needs is
+ * missing, no finite values, too many series); PK_ENOMEM.
+ */
+#ifndef PIKA_ENGINE_PLOT_H
+#define PIKA_ENGINE_PLOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "engine/columns.h"
+#include "engine/db.h"
+#include "engine/kernels.h"
+#include "render/render.h"
+#include "runtime/pool.h"
+
+#define PK_PLOT_SCATTER_RAW_MAX 200000
+#define PK_PLOT_MAX_SERIES 64
+#define PK_PLOT_MAX_GROUPS 1000
+#define PK_PLOT_MAX_OUTLIERS 2000
+#define PK_PLOT_KDE_MAX 100000
+
+typedef struct pk_plot_spec {
+  pk_plot_kind kind; /* scatter, line, area, histogram, heatmap, bar, box,
+                        violin (density: a scatter always rasterised) */
+  const char *x;     /* column names in the source (x required) */
+  const char *y, *color, *z; /* NULL when not used */
+  pk_kagg agg;               /* bar: of y; heatmap: of z */
+  size_t bins;               /* histogram/heatmap; 0: automatic */
+  bool log_x, log_y;
+  const char *title;
+  bool x_fixed, y_fixed; /* use [x0, x1] / [y0, y1] as the viewport */
+  double x0, x1, y0, y1;
+  int width, height; /* image size in px (M4 columns, density cells) */
+} pk_plot_spec;
+
+/* "scatter" ... -> kind; PK_EINVAL for an unknown name. */
+int pk_plot_kind_parse(const char *s, pk_plot_kind *out);
+/* "count", "sum", "mean", "min", "max" -> agg; PK_EINVAL otherwise. */
+int pk_kagg_parse(const char *s, pk_kagg *out);
+
+/* Appends to out the query to load for spec from source, itself a query
+ * (e.g. SELECT * FROM 'file.csv'). Identifiers are quoted. PK_EINVAL with
+ * a sentence if the kind lacks a column it needs (y for scatter/line/area/
+ * heatmap, z for a heatmap with agg != count, y for bar with agg != count);
+ * PK_ENOMEM. */
+int pk_plot_sql(const pk_plot_spec *spec, const char *source, pk_sqlbuf *out,
+                pk_errmsg *e);
+
+typedef struct pk_plot_out pk_plot_out;
+
+/* Builds the model for spec from cols (loaded from pk_plot_sql's query, or
+ * any query with the same column names). On success *out is freed with
+ * pk_plot_out_free. Blocks; kernels run on pool. */
+int pk_plot_build(pk_pool *pool, const pk_plot_spec *spec, const pk_cols *cols,
+                  pk_plot_out **out, pk_errmsg *e);
+
+/* The model (valid until pk_plot_out_free). */
+const pk_plot *pk_plot_out_model(const pk_plot_out *o);
+/* Points that went into the picture (after NULL/NaN and viewport). */
+size_t pk_plot_out_points(const pk_plot_out *o);
+void pk_plot_out_free(pk_plot_out *o);
+
+#endif /* PIKA_ENGINE_PLOT_H */

@@ -1,0 +1,106 @@
+# `pika plot` end to end: a CSV imported into a temporary workspace, every
+# kind drawn to PNG, SVG and PDF, and the ways it fails.
+. "$(dirname "$0")/lib.bash"
+export PIKA_HOME="$TMP/home"
+cd "$TMP"
+DB="$TMP/p.duckdb"
+
+fail() {
+  echo "FAIL: $*" >&2
+  fails=$((fails + 1))
+}
+
+# is_png FILE MIN_BYTES
+is_png() {
+  checks=$((checks + 1))
+  local sig size
+  sig=$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+  size=$(wc -c <"$1" 2>/dev/null || echo 0)
+  [ "$sig" = "89504e470d0a1a0a" ] || {
+    fail "$1 is not a PNG (signature '$sig')"
+    return
+  }
+  [ "$size" -ge "$2" ] && [ "$size" -le 5000000 ] ||
+    fail "$1 has an implausible size: $size bytes"
+}
+
+awk 'BEGIN {
+  srand(42); print "id,grp,x,y,val,day"
+  for (i = 0; i < 3000; i++) {
+    g = substr("abcd", i % 4 + 1, 1); x = rand() * 10
+    printf "%d,%s,%.4f,%.4f,%.3f,2024-01-%02d\n", i, g, x,
+      sin(x) + (i % 4) + rand() * 0.5, rand() * 100, i % 28 + 1
+  }
+}' >data.csv
+expect 0 "$PIKA" import data.csv --db "$DB"
+
+for kind in scatter line area heatmap; do
+  expect 0 "$PIKA" plot data --db "$DB" --kind $kind --x x --y y \
+    --color grp -o "$kind.png"
+  contains "$ERR" "3000 rows" "$kind summary line"
+  is_png "$kind.png" 5000
+done
+expect 0 "$PIKA" plot data --db "$DB" --kind histogram --x y -o hist.png
+is_png hist.png 5000
+expect 0 "$PIKA" plot data --db "$DB" --kind histogram --x y --bins 12 \
+  --log-y --title "twelve bins" -o hist12.png
+is_png hist12.png 5000
+expect 0 "$PIKA" plot data --db "$DB" --kind bar --x grp -o bar.png
+contains "$ERR" "4 rows" "bar aggregates in SQL"
+is_png bar.png 3000
+expect 0 "$PIKA" plot data --db "$DB" --kind bar --x grp --y val --agg mean \
+  --color day -o bar2.png
+is_png bar2.png 3000
+for kind in box violin; do
+  expect 0 "$PIKA" plot data --db "$DB" --kind $kind --x grp --y y -o "$kind.png"
+  is_png "$kind.png" 3000
+done
+expect 0 "$PIKA" plot data --db "$DB" --kind heatmap --x x --y y --z val \
+  --agg max --bins 20 -o heat_max.png
+is_png heat_max.png 3000
+# A time axis from a DATE column, a file source, --sql, ranges.
+expect 0 "$PIKA" plot data.csv --kind line --x day --y val -o time.png
+is_png time.png 3000
+expect 0 "$PIKA" plot --db "$DB" --sql "SELECT x, y FROM data WHERE grp = 'a'" \
+  --kind scatter --x x --y y --x-range 2:8 --y-range -1:2 --width 400 \
+  --height 300 --dpi 150 -o sql.png
+is_png sql.png 2000
+
+expect 0 "$PIKA" plot data --db "$DB" --kind scatter --x x --y y -o s.svg
+checks=$((checks + 1))
+grep -q "<svg" s.svg || fail "s.svg has no <svg"
+expect 0 "$PIKA" plot data --db "$DB" --kind histogram --x val -o h.pdf
+checks=$((checks + 1))
+[ "$(head -c 4 h.pdf)" = "%PDF" ] || fail "h.pdf does not start with %PDF"
+
+# Failures.
+expect 65 "$PIKA" plot data --db "$DB" --kind scatter --x nope --y y -o bad.png
+contains "$ERR" "unknown column 'nope'" "bad column is named"
+contains "$ERR" "grp" "bad column lists the columns"
+[ -e bad.png ] && fail "a failed plot left a file"
+expect 64 "$PIKA" plot data --db "$DB" --kind pie --x x -o bad.png
+contains "$ERR" "unknown kind 'pie'" "bad kind is named"
+expect 64 "$PIKA" plot data --db "$DB" --kind scatter --x x -o bad.png
+expect 64 "$PIKA" plot data --db "$DB" --kind scatter --x x --y y -o bad.gif
+expect 64 "$PIKA" plot data --db "$DB" --kind heatmap --x x --y y --agg sum \
+  -o bad.png
+expect 64 "$PIKA" plot data --db "$DB" --kind scatter --x x --y y \
+  --x-range 3:1 -o bad.png
+expect 65 "$PIKA" plot no_such_table --db "$DB" --kind histogram --x x \
+  -o bad.png
+
+# Ctrl-C during a long query: 130, no file. (Were the signal to land before
+# the handler is installed, the default action also gives 130.)
+"$PIKA" plot --db "$DB" --sql "SELECT count(*)::DOUBLE AS x FROM \
+  range(20000000000) t(i) WHERE i % 7 = 3" --kind histogram --x x \
+  -o int.png 2>/dev/null &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+checks=$((checks + 1))
+[ "$rc" = 130 ] || fail "Ctrl-C exited $rc, expected 130"
+[ -e int.png ] && fail "an interrupted plot left a file"
+
+finish
