@@ -729,19 +729,27 @@ static void close_archive(opened *a) {
     close(a->fd);
 }
 
+/* The restore sink: writes in order to the output, starting the kernel's
+ * writeback as it goes (outfile.h). */
+typedef struct fd_sink {
+  int fd;
+  uint64_t flushed;
+} fd_sink;
+
 static int sink_fd(void *ctx, uint64_t off, const uint8_t *p, size_t n) {
-  (void)off;
-  int fd = *(int *)ctx;
-  while (n) {
-    ssize_t w = write(fd, p, n);
+  fd_sink *s = ctx;
+  size_t left = n;
+  while (left) {
+    ssize_t w = write(s->fd, p, left);
     if (w < 0) {
       if (errno == EINTR)
         continue;
       return errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? PK_ENOSPC
                                                                   : PK_EIO;
     }
-    p += w, n -= (size_t)w;
+    p += w, left -= (size_t)w;
   }
+  pk_outfile_writeback(s->fd, &s->flushed, off + n);
   return PK_OK;
 }
 
@@ -780,7 +788,8 @@ static int restore_one(env *v, secret_state *ss, const char *path,
   pk_pipe_stats st = {0};
   rc = pk_outfile_open(&of, target, overwrite, a.h.mode & 0777, e);
   if (!rc) {
-    pk_pipe_sink sink = {sink_fd, &of.fd};
+    fd_sink fs = {of.fd, 0};
+    pk_pipe_sink sink = {sink_fd, &fs};
     rc = pk_pipe_decode(&v->opts, a.fd, a.header_len, &a.h, &a.keys, &sink,
                         NULL, NULL, &st, e);
     if (!rc && !of.is_stdout) {

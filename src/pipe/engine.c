@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "pipe/chain.h"
 #include "pipe/digest.h"
+#include "pipe/outfile.h"
 #include "pipe/spec.h"
 #include "runtime/bufpool.h"
 #include "runtime/channel.h"
@@ -575,7 +576,7 @@ static int run_threaded(job *j, int workers, void *(*reader_fn)(void *),
 
 typedef struct enc_out {
   int fd;
-  uint64_t offset;
+  uint64_t offset, flushed;
   pk_fmt_index_entry *index;
   uint64_t n, cap;
 } enc_out;
@@ -603,6 +604,7 @@ static int emit_record(job *j, item *it, void *ctx) {
   if (rc)
     return fail(j, rc, "cannot write the archive: %s", pk_strerror(rc));
   w->offset += sizeof hdr + it->rec.stored_len;
+  pk_outfile_writeback(w->fd, &w->flushed, w->offset);
   pk_counter_add(j->c_out, sizeof hdr + it->rec.stored_len);
   if (j->o->progress)
     j->o->progress(j->o->progress_arg, j->total_in, j->h->original_size);

@@ -153,3 +153,12 @@ void pk_outfile_abort(pk_outfile *of) {
     unlink(of->tmp);
   of->tmp[0] = '\0';
 }
+
+void pk_outfile_writeback(int fd, uint64_t *flushed, uint64_t written) {
+  if (written - *flushed < ((uint64_t)8 << 20))
+    return;
+  /* Asynchronous: queues the range for writeback and returns. */
+  (void)sync_file_range(fd, (off64_t)*flushed, (off64_t)(written - *flushed),
+                        SYNC_FILE_RANGE_WRITE);
+  *flushed = written;
+}

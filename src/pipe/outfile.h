@@ -12,6 +12,7 @@
 #ifndef PIKA_PIPE_OUTFILE_H
 #define PIKA_PIPE_OUTFILE_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -33,6 +34,13 @@ int pk_outfile_open(pk_outfile *of, const char *path, int overwrite,
 /* Makes the output durable and visible under its name. On failure the
  * output is discarded (as by abort). */
 int pk_outfile_commit(pk_outfile *of, pk_errmsg *e);
+
+/* Tells the kernel to start writing back what has been written to fd since
+ * the last call, once at least 8 MiB have accumulated, so that the fsync in
+ * pk_outfile_commit() finds little left and disk time overlaps the work
+ * instead of following it. *flushed is the caller's cursor (start at 0);
+ * written is the total written so far. Harmless on pipes and terminals. */
+void pk_outfile_writeback(int fd, uint64_t *flushed, uint64_t written);
 
 /* Discards a pending output; safe to call after commit (does nothing). */
 void pk_outfile_abort(pk_outfile *of);

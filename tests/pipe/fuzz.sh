@@ -12,7 +12,7 @@ cd "$src"
 clang -std=c17 -D_GNU_SOURCE -g -O1 \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -Isrc -Itests $(find src/base src/runtime -name '*.c') \
-  src/pipe/{aead,archive,chain,codec,digest,engine,format}.c \
+  src/pipe/{aead,archive,chain,codec,digest,engine,format,outfile}.c \
   src/pipe/{kdf,spec,transform}.c tests/pipe/fuzz_archive.c \
   -o "$work/fuzz_archive" -lzstd -llz4 -lbrotlienc -lbrotlidec \
   -ldeflate -lxxhash -lcrypto -lsodium -lpthread -lm
