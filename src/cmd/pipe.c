@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/paths.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/exit.h"
@@ -458,29 +459,14 @@ static int walk_one(const char *path, const struct stat *sb, int type,
              : 0;
 }
 
-/* mkdir -p of the directory part of path. */
-static int make_parents(const char *path) {
-  char buf[8192];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *q = buf + 1; *q; q++) {
-    if (*q != '/')
-      continue;
-    *q = '\0';
-    if (mkdir(buf, 0755) && errno != EEXIST)
-      return -1;
-    *q = '/';
-  }
-  return 0;
-}
-
 static int batch_job(void *ctx, pk_batch_item *it, pk_errmsg *e) {
   proc_ctx *p = ctx;
   job_desc *d = it->user;
-  if (make_parents(d->out))
-    return pk_errmsg_set(e, PK_EPERM, "cannot create the directory of %s: %s",
-                         d->out, strerror(errno));
+  int rc = pk_make_parents(d->out, 0755, e);
+  if (rc)
+    return rc;
   pk_pipe_stats st;
-  int rc = process_one(p, d->in, d->out, &st, e);
+  rc = process_one(p, d->in, d->out, &st, e);
   if (!rc)
     print_result(d->in, d->out, &st);
   return rc;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/paths.h"
 #include "base/sys.h"
 #include "runtime/mempressure.h"
 
@@ -76,46 +77,7 @@ static int fail(pk_errmsg *e, int err, const char *msg) {
 /* ---- opening ----------------------------------------------------------- */
 
 int pk_db_default_path(char *buf, size_t cap, pk_errmsg *e) {
-  const char *home = getenv("PIKA_HOME");
-  const char *xdg = getenv("XDG_DATA_HOME");
-  const char *user = getenv("HOME");
-  int n;
-  if (home && *home)
-    n = snprintf(buf, cap, "%s/workspace.duckdb", home);
-  else if (xdg && xdg[0] == '/')
-    n = snprintf(buf, cap, "%s/pika/workspace.duckdb", xdg);
-  else if (user && *user)
-    n = snprintf(buf, cap, "%s/.local/share/pika/workspace.duckdb", user);
-  else
-    return pk_errmsg_set(e, PK_EINVAL,
-                         "cannot place the workspace database: set PIKA_HOME "
-                         "or HOME, or pass --db");
-  if (n < 0 || (size_t)n >= cap)
-    return pk_errmsg_set(e, PK_ELIMIT, "the workspace path is too long");
-  return PK_OK;
-}
-
-/* Creates the missing directories above the file `path`, mode 0700. */
-static int make_parents(const char *path, pk_errmsg *e) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash || slash == dir)
-    return PK_OK;
-  *slash = '\0';
-  for (char *p = dir + 1;; p++) {
-    if (*p != '/' && *p != '\0')
-      continue;
-    char saved = *p;
-    *p = '\0';
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-      return pk_errmsg_set(e, pk_err_from_errno(errno),
-                           "cannot create directory '%s': %s", dir,
-                           strerror(errno));
-    *p = saved;
-    if (saved == '\0')
-      return PK_OK;
-  }
+  return pk_data_file("workspace.duckdb", buf, cap, e);
 }
 
 static uint64_t default_memory(void) {
@@ -153,7 +115,7 @@ int pk_db_open(const pk_db_config *cfg, pk_db **out, pk_errmsg *e) {
     }
     strcpy(db->path, c.path);
   } else if ((err = pk_db_default_path(db->path, sizeof db->path, e)) ||
-             (err = make_parents(db->path, e))) {
+             (err = pk_make_parents(db->path, 0700, e))) {
     free(db);
     return err;
   }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/paths.h"
 #include "pipe/spec.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -98,53 +99,7 @@ static int sql_fail(sqlite3 *db, const char *path, int rc, const char *doing,
 }
 
 int pk_registry_default_path(char *buf, size_t cap, pk_errmsg *e) {
-  const char *home = getenv("PIKA_HOME");
-  const char *xdg = getenv("XDG_DATA_HOME");
-  const char *user = getenv("HOME");
-  int n;
-  if (home && *home)
-    n = snprintf(buf, cap, "%s/pipelines.db", home);
-  else if (xdg && xdg[0] == '/') /* the XDG spec: relative values are void */
-    n = snprintf(buf, cap, "%s/pika/pipelines.db", xdg);
-  else if (user && *user)
-    n = snprintf(buf, cap, "%s/.local/share/pika/pipelines.db", user);
-  else
-    return pk_errmsg_set(e, PK_EINVAL,
-                         "cannot place the pipelines database: set PIKA_HOME "
-                         "or HOME");
-  if (n < 0 || (size_t)n >= cap)
-    return pk_errmsg_set(e, PK_ELIMIT,
-                         "the pipelines database path is too "
-                         "long");
-  return PK_OK;
-}
-
-/* Creates every missing directory above the file `path`, mode 0700. */
-static int make_parents(const char *path, pk_errmsg *e) {
-  char dir[4096];
-  if (strlen(path) >= sizeof dir)
-    return pk_errmsg_set(e, PK_ELIMIT, "path too long: '%s'", path);
-  strcpy(dir, path);
-  char *slash = strrchr(dir, '/');
-  if (!slash || slash == dir)
-    return PK_OK;
-  *slash = '\0';
-  for (char *p = dir + 1;; p++) {
-    if (*p != '/' && *p != '\0')
-      continue;
-    char saved = *p;
-    *p = '\0';
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-      return pk_errmsg_set(e, pk_err_from_errno(errno),
-                           "cannot create directory '%s': %s", dir,
-                           strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-      return pk_errmsg_set(e, PK_ENOENT, "'%s' is not a directory", dir);
-    *p = saved;
-    if (saved == '\0')
-      return PK_OK;
-  }
+  return pk_data_file("pipelines.db", buf, cap, e);
 }
 
 /* Runs a one-row, one-column integer query such as "PRAGMA user_version". */
@@ -212,7 +167,7 @@ int pk_registry_open(const char *path, pk_registry **out, pk_errmsg *e) {
   if (!path) {
     int err = pk_registry_default_path(def, sizeof def, e);
     if (!err)
-      err = make_parents(def, e);
+      err = pk_make_parents(def, 0700, e);
     if (err)
       return err;
     path = def;
