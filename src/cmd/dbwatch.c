@@ -2,7 +2,11 @@
 #include "cmd/dbwatch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include "cmd/cli.h"
+#include "cmd/exit.h"
 
 static volatile sig_atomic_t got_sigint;
 
@@ -52,4 +56,27 @@ bool pk_cli_dbwatch_stop(pk_cli_dbwatch *dw, pk_db_conn *conn) {
 bool pk_cli_dbwatch_end(pk_cli_dbwatch *dw) {
   sigaction(SIGINT, &dw->old, NULL);
   return got_sigint != 0;
+}
+
+int pk_cli_db_list(const char *cmd, const char *dbpath, const char *table,
+                   const pk_fmt_opts *fo) {
+  pk_errmsg e = {{0}};
+  pk_db *db = NULL;
+  pk_db_config cfg = {.path = dbpath, .readers = 1};
+  int err = pk_db_open(&cfg, &db, &e);
+  if (err)
+    return pk_cli_fail(cmd, pk_exit_code(err), "%s", e.text);
+  pk_db_conn *conn = NULL;
+  pk_db_acquire(db, PK_DB_READER, &conn);
+  char *sql = NULL;
+  err = table ? pk_db_schema_sql(conn, table, &sql, &e)
+              : pk_db_tables_sql(conn, &sql, &e);
+  if (!err)
+    err = pk_fmt_run(conn, sql, fo, stdout, NULL, &e);
+  free(sql);
+  pk_db_release(conn);
+  pk_db_close(db);
+  if (err)
+    return pk_cli_fail(cmd, pk_exit_code(err), "%s", e.text);
+  return EX_OK;
 }

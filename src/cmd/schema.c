@@ -6,6 +6,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/dbwatch.h"
 #include "cmd/exit.h"
 #include "engine/db.h"
 #include "engine/format_out.h"
@@ -45,22 +46,5 @@ int cmd_schema(int argc, char **argv) {
   if (optind + 1 < argc)
     return pk_cli_usage_error("schema", "unexpected argument '%s'",
                               argv[optind + 1]);
-  pk_errmsg e = {{0}};
-  pk_db *db = NULL;
-  pk_db_config cfg = {.path = dbpath, .readers = 1};
-  int err = pk_db_open(&cfg, &db, &e);
-  if (err)
-    return pk_cli_fail("schema", pk_exit_code(err), "%s", e.text);
-  pk_db_conn *conn = NULL;
-  pk_db_acquire(db, PK_DB_READER, &conn);
-  char *sql = NULL;
-  err = pk_db_schema_sql(conn, argv[optind], &sql, &e);
-  if (!err)
-    err = pk_fmt_run(conn, sql, &fo, stdout, NULL, &e);
-  free(sql);
-  pk_db_release(conn);
-  pk_db_close(db);
-  if (err)
-    return pk_cli_fail("schema", pk_exit_code(err), "%s", e.text);
-  return EX_OK;
+  return pk_cli_db_list("schema", dbpath, argv[optind], &fo);
 }
