@@ -17,4 +17,5 @@ out=bench/out/latest.txt
     "$b"
   done
   bash bench/pipe.sh "$build/pika"
+  bash bench/engine.sh "$build/pika"
 } 2>&1 | tee "$out"

@@ -26,6 +26,7 @@ APT_PACKAGES=(
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
   # the tools the pipeline's benchmarks compare with
   zstd lz4 age time     # time: GNU /usr/bin/time, peak memory in bench/pipe.sh
+  gnuplot-nox python3-matplotlib   # bench/engine.sh: pika plot vs gnuplot, matplotlib
 )
 # Commands that may come from elsewhere (e.g. a newer npm) count as present.
 declare -A COMMAND_PACKAGES=([node]=nodejs [npm]=npm)
