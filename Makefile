@@ -12,9 +12,10 @@ build: bootstrap
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default
 
-# Pika's main job on its embedded default.
+# Pika's main job on its embedded default: a tour on real data
+# (scripts/demo.sh; outputs under build/demo/).
 run: build
-	./build/pika doctor
+	@bash scripts/demo.sh
 
 # Every suite: ThreadSanitizer run of the concurrency tests, then everything
 # (unit, stress, CLI, style) under AddressSanitizer + UBSan. The last lines
