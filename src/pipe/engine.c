@@ -111,6 +111,8 @@ typedef struct job {
   uint64_t index_n, index_cap;
   uint64_t offset; /* reader's position in the archive (decode) */
 
+  pk_chain *chain; /* the calling thread's: inline chunks, end record */
+
   pk_hist *h_read, *h_work, *h_write, *h_wait_work, *h_wait_done, *h_depth_work,
       *h_depth_done;
   pk_counter *c_in, *c_out;
@@ -312,6 +314,7 @@ static void job_release(job *j) {
   free(j->items);
   free(j->carry);
   free(j->index);
+  pk_chain_free(j->chain);
   pthread_mutex_destroy(&j->mu);
 }
 
@@ -611,13 +614,19 @@ static int emit_record(job *j, item *it, void *ctx) {
   return PK_OK;
 }
 
-/* A chain used only to seal or open END records: its scratch is sized for
- * a tiny chunk. */
-static int end_chain(const pk_fmt_header *h, const pk_archive_keys *k,
-                     pk_chain **out) {
-  pk_fmt_header eh = *h;
-  eh.chunk_size = 4096;
-  return pk_chain_create(&eh, k, out);
+/* The calling thread's chain, which seals or opens the END record. The
+ * inline path made a full one already; after the threaded path, where the
+ * workers own theirs, a small one is made (scratch for a tiny chunk). */
+static int calling_chain(job *j, pk_chain **out) {
+  if (!j->chain) {
+    pk_fmt_header eh = *j->h;
+    eh.chunk_size = 4096;
+    int rc = pk_chain_create(&eh, j->k, &j->chain);
+    if (rc)
+      return rc;
+  }
+  *out = j->chain;
+  return PK_OK;
 }
 
 static int finish_archive(job *j, enc_out *w) {
@@ -629,10 +638,9 @@ static int finish_archive(job *j, enc_out *w) {
   size_t body_len = pk_fmt_end_encode(&end, body);
   pk_fmt_record rec = {.kind = PK_FMT_REC_END, .seq = j->n_records};
   pk_chain *c;
-  int rc = end_chain(j->h, j->k, &c);
+  int rc = calling_chain(j, &c);
   if (!rc)
     rc = pk_chain_seal_end(c, &rec, body, body_len, sealed, sizeof sealed);
-  pk_chain_free(c);
   if (rc)
     return fail(j, rc, "cannot seal the end record: %s", pk_strerror(rc));
   uint8_t hdr[PK_FMT_RECORD_HDR_LEN];
@@ -666,11 +674,10 @@ static int finish_archive(job *j, enc_out *w) {
 }
 
 static int encode_inline(job *j, enc_out *w) {
-  pk_chain *chain = NULL;
   j->n_items = 1;
   j->out_cap = pk_chain_payload_bound(j->h, j->h->chunk_size);
   uint8_t *in = malloc(j->h->chunk_size), *out = malloc(j->out_cap);
-  int rc = in && out ? pk_chain_create(j->h, j->k, &chain) : PK_ENOMEM;
+  int rc = in && out ? pk_chain_create(j->h, j->k, &j->chain) : PK_ENOMEM;
   while (!rc) {
     size_t n;
     if ((rc = read_chunk(j, in, &n)) || n == 0)
@@ -683,13 +690,12 @@ static int encode_inline(job *j, enc_out *w) {
      * cores fairly with a large file's workers (batch.h). */
     rc = pk_gov_acquire(j->o->gov, PK_GOV_CPU, 1);
     if (!rc) {
-      rc = pk_chain_encode(chain, &it.rec, in, out, j->out_cap);
+      rc = pk_chain_encode(j->chain, &it.rec, in, out, j->out_cap);
       pk_gov_release(j->o->gov, PK_GOV_CPU, 1);
     }
     if (!rc)
       rc = emit_record(j, &it, w);
   }
-  pk_chain_free(chain);
   free(in);
   free(out);
   if (rc && !atomic_load(&j->err))
@@ -945,12 +951,11 @@ static int emit_original(job *j, item *it, void *ctx) {
 }
 
 static int decode_inline(job *j, dec_out *d) {
-  pk_chain *chain = NULL;
   j->n_items = 1;
   j->in_cap = pk_chain_payload_bound(j->h, j->h->chunk_size);
   j->out_cap = j->h->chunk_size;
   uint8_t *in = malloc(j->in_cap), *out = malloc(j->out_cap);
-  int rc = in && out ? pk_chain_create(j->h, j->k, &chain) : PK_ENOMEM;
+  int rc = in && out ? pk_chain_create(j->h, j->k, &j->chain) : PK_ENOMEM;
   if (rc) {
     free(in);
     free(out);
@@ -971,7 +976,7 @@ static int decode_inline(job *j, dec_out *d) {
       fail(j, rc, "%s", pk_strerror(rc));
       break;
     }
-    rc = pk_chain_decode(chain, &rec, in, out, j->out_cap, &m);
+    rc = pk_chain_decode(j->chain, &rec, in, out, j->out_cap, &m);
     pk_gov_release(j->o->gov, PK_GOV_CPU, 1);
     if (rc) {
       fail_msg(j, rc, &m);
@@ -981,7 +986,6 @@ static int decode_inline(job *j, dec_out *d) {
     if ((rc = emit_original(j, &it, d)))
       break;
   }
-  pk_chain_free(chain);
   free(in);
   free(out);
   return rc;
@@ -993,13 +997,12 @@ static int check_end(job *j, uint64_t total) {
     return atomic_load(&j->err) ? atomic_load(&j->err)
                                 : truncated(j, "before its end record");
   pk_chain *c;
-  int rc = end_chain(j->h, j->k, &c);
+  int rc = calling_chain(j, &c);
   if (rc)
     return fail(j, rc, "%s", pk_strerror(rc));
   size_t body_len;
   pk_errmsg m;
   rc = pk_chain_open_end(c, &j->end_rec, j->end_payload, &body_len, &m);
-  pk_chain_free(c);
   if (rc)
     return fail_msg(j, rc, &m);
   pk_fmt_end end;

@@ -76,6 +76,15 @@ static int fsync_dir(const char *path) {
   return rc;
 }
 
+/* Naming the output failed (errno set): a file that appeared under the
+ * name since open is never replaced. */
+static int create_failed(const pk_outfile *of, pk_errmsg *e) {
+  if (errno == EEXIST)
+    return pk_errmsg_set(e, PK_EEXIST,
+                         "%s appeared while writing; not replaced", of->path);
+  return os_err(e, "create", of->path);
+}
+
 int pk_outfile_commit(pk_outfile *of, pk_errmsg *e) {
   if (of->is_stdout) {
     if (fflush(stdout) != 0)
@@ -94,21 +103,13 @@ int pk_outfile_commit(pk_outfile *of, pk_errmsg *e) {
     if (of->overwrite ? rename(of->tmp, of->path)
                       : renameat2(AT_FDCWD, of->tmp, AT_FDCWD, of->path,
                                   RENAME_NOREPLACE))
-      rc = errno == EEXIST
-               ? pk_errmsg_set(e, PK_EEXIST,
-                               "%s appeared while writing; not replaced",
-                               of->path)
-               : os_err(e, "create", of->path);
+      rc = create_failed(of, e);
   } else {
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", of->fd);
     if (!of->overwrite) {
       if (linkat(AT_FDCWD, proc, AT_FDCWD, of->path, AT_SYMLINK_FOLLOW))
-        rc = errno == EEXIST
-                 ? pk_errmsg_set(e, PK_EEXIST,
-                                 "%s appeared while writing; not replaced",
-                                 of->path)
-                 : os_err(e, "create", of->path);
+        rc = create_failed(of, e);
     } else {
       /* Link under a temporary name, then rename over the target: the
        * replacement is atomic. */
