@@ -326,7 +326,7 @@ int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e) {
   if (!cs)
     return pk_errmsg_set(e, PK_ENOMEM, "out of memory");
   loader L = {.cs = cs, .e = e};
-  pk_db_sink sink = {on_begin, on_chunk, &L};
+  pk_db_sink sink = {.begin = on_begin, .chunk = on_chunk, .arg = &L};
   int err = pk_db_exec(c, sql, &sink, e);
   if (!err && grow(&L, 1))
     err = pk_errmsg_set(e, PK_ENOMEM, "out of memory");

@@ -416,9 +416,12 @@ static int run_one(pk_db_conn *c, duckdb_prepared_statement stmt,
           err = result_fail(c, &res, e);
         break;
       }
-      if (sink && sink->chunk)
+      if (sink && sink->take)
+        err = sink->take(sink->arg, &ch);
+      else if (sink && sink->chunk)
         err = sink->chunk(sink->arg, ch);
-      duckdb_destroy_data_chunk(&ch);
+      if (ch)
+        duckdb_destroy_data_chunk(&ch);
     }
   }
   duckdb_destroy_result(&res);
@@ -499,7 +502,7 @@ static int int_chunk(void *arg, duckdb_data_chunk ch) {
 int pk_db_query_int64(pk_db_conn *c, const char *sql, int64_t *out,
                       pk_errmsg *e) {
   struct int_sink s = {0, false};
-  pk_db_sink sink = {NULL, int_chunk, &s};
+  pk_db_sink sink = {.chunk = int_chunk, .arg = &s};
   int err = pk_db_exec(c, sql, &sink, e);
   *out = s.v;
   return err;

@@ -148,6 +148,11 @@ typedef struct pk_db_sink {
   int (*begin)(void *arg, duckdb_result *res);
   int (*chunk)(void *arg, duckdb_data_chunk chunk);
   void *arg;
+  /* Instead of chunk: called with the chunk's handle, and may keep the
+   * chunk by setting *chunk to NULL (then it is the callee's to destroy
+   * with duckdb_destroy_data_chunk; it stays valid after the result is
+   * gone). The query-result cache keeps chunks this way, without a copy. */
+  int (*take)(void *arg, duckdb_data_chunk *chunk);
 } pk_db_sink;
 
 /* Runs sql (one statement or several separated by ';') on c. Statements run

@@ -736,7 +736,7 @@ static int w_chunk(void *arg, duckdb_data_chunk ch) {
 }
 
 pk_db_sink pk_fmt_writer_sink(pk_fmt_writer *w) {
-  return (pk_db_sink){w_begin, w_chunk, w};
+  return (pk_db_sink){.begin = w_begin, .chunk = w_chunk, .arg = w};
 }
 
 /* ---- the table format ---------------------------------------------------- */

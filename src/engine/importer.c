@@ -368,7 +368,7 @@ static int report_rejects(pk_db_conn *c, pk_import_result *r, pk_errmsg *e) {
   if (!n)
     return PK_OK;
   struct reject_sink rs = {r};
-  pk_db_sink sink = {NULL, reject_chunk, &rs};
+  pk_db_sink sink = {.chunk = reject_chunk, .arg = &rs};
   return pk_db_exec(
       c,
       "SELECT s.file_path::VARCHAR, e.line::BIGINT, "

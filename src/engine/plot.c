@@ -96,6 +96,40 @@ int pk_plot_sql(const pk_plot_spec *s, const char *source, pk_sqlbuf *out,
   return out->err ? pk_errmsg_set(e, PK_ENOMEM, "out of memory") : PK_OK;
 }
 
+int pk_plot_load(pk_cache *cache, pk_db_conn *conn, const pk_plot_spec *s,
+                 const char *source, pk_cache_cols **out, pk_errmsg *e) {
+  *out = NULL;
+  /* pk_plot_sql checks that the kind has what it needs. */
+  pk_sqlbuf q = {0};
+  int err = pk_plot_sql(s, source, &q, e);
+  const char *cols[4], *alias[4];
+  size_t n = 0;
+  if (!err && s->kind == PK_PLOT_BAR) {
+    /* Aggregated in DuckDB: cache the small grouped result. */
+    alias[n] = cols[n] = "x", n++;
+    if (s->color)
+      alias[n] = cols[n] = "color", n++;
+    alias[n] = cols[n] = "y", n++;
+    err = pk_cache_cols_get(cache, conn, q.s, cols, alias, n, NULL, out, e);
+  } else if (!err) {
+    bool has_y = s->kind != PK_PLOT_HISTOGRAM;
+    bool has_color = has_y && s->kind != PK_PLOT_HEATMAP &&
+                     s->kind != PK_PLOT_BOX && s->kind != PK_PLOT_VIOLIN;
+    cols[n] = s->x, alias[n++] = "x";
+    if (has_y && s->y)
+      cols[n] = s->y, alias[n++] = "y";
+    if (has_color && s->color)
+      cols[n] = s->color, alias[n++] = "color";
+    if (s->kind == PK_PLOT_HEATMAP && s->agg != PK_KAGG_COUNT && s->z)
+      cols[n] = s->z, alias[n++] = "z";
+    bool ordered = s->kind == PK_PLOT_LINE || s->kind == PK_PLOT_AREA;
+    err = pk_cache_cols_get(cache, conn, source, cols, alias, n,
+                            ordered ? s->x : NULL, out, e);
+  }
+  pk_sqlbuf_free(&q);
+  return err;
+}
+
 /* ---- owned memory ------------------------------------------------------- */
 
 static void *own(pk_plot_out *o, void *p) {

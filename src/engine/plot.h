@@ -71,6 +71,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "engine/cache.h"
 #include "engine/columns.h"
 #include "engine/db.h"
 #include "engine/kernels.h"
@@ -109,6 +110,16 @@ int pk_kagg_parse(const char *s, pk_kagg *out);
  * PK_ENOMEM. */
 int pk_plot_sql(const pk_plot_spec *spec, const char *source, pk_sqlbuf *out,
                 pk_errmsg *e);
+
+/* Loads the columns spec needs from source through the plot-column cache
+ * (cache.h): a hit runs no SQL. The view's columns are named x, y, color, z
+ * like pk_plot_sql's result, so pk_plot_build takes it as is. For line and
+ * area the rows are ordered by x; for bar the source is pk_plot_sql's GROUP
+ * BY query (small). The same spec over the same source with another
+ * viewport, bin count or size is a hit. Errors as pk_plot_sql and
+ * pk_cache_cols_get. Release *out with pk_cache_cols_release. */
+int pk_plot_load(pk_cache *cache, pk_db_conn *conn, const pk_plot_spec *spec,
+                 const char *source, pk_cache_cols **out, pk_errmsg *e);
 
 typedef struct pk_plot_out pk_plot_out;
 

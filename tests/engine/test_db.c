@@ -223,7 +223,7 @@ static void test_streaming(void) {
   pk_db_conn *c;
   ASSERT_OK(pk_db_acquire(db, PK_DB_READER, &c));
   struct sum_sink s = {0, 0, 0, 0};
-  pk_db_sink sink = {sum_begin, sum_chunk, &s};
+  pk_db_sink sink = {.begin = sum_begin, .chunk = sum_chunk, .arg = &s};
   ASSERT_OK(
       pk_db_exec(c,
                  "CREATE TEMP TABLE x AS SELECT 1; "
@@ -235,7 +235,7 @@ static void test_streaming(void) {
   ASSERT_GT(s.chunks, 100); /* 2048-row chunks, not one materialised block */
   /* A sink that stops the query. */
   struct sum_sink t = {0, 0, 0, 0};
-  pk_db_sink stop = {NULL, stop_chunk, &t};
+  pk_db_sink stop = {.chunk = stop_chunk, .arg = &t};
   ASSERT_EQ(pk_db_exec(c, "SELECT * FROM range(1000000)", &stop, NULL),
             PK_ECANCELED);
   ASSERT_EQ(t.chunks, 1);
