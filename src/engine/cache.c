@@ -288,7 +288,7 @@ static int spill_entry(pk_cache *c, entry *en) {
   if (!err) {
     size_t stride = len / en->cols->ncols;
     for (size_t i = 0; i < en->cols->ncols; i++) {
-      pk_cols_array_free(en->cols->cols[i].v);
+      pk_col_free_values(&en->cols->cols[i]);
       en->cols->cols[i].v = (double *)((char *)map + i * stride);
     }
     en->map = map;

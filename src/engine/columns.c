@@ -9,27 +9,37 @@
 #include <sys/mman.h>
 
 #define HUGE_BYTES ((size_t)2 << 20)
+/* Address space reserved per column before the row count is known: only
+ * the pages written are ever backed by memory. */
+#define RESERVE_BYTES ((size_t)8 << 30)
 
-double *pk_cols_array_alloc(size_t n) {
-  if (n == 0)
-    n = 1;
-  if (n > SIZE_MAX / sizeof(double))
+/* Maps `bytes` (a multiple of HUGE_BYTES) of address space 2 MiB-aligned,
+ * without committing memory, and asks for transparent huge pages. */
+static double *reserve(size_t bytes) {
+  size_t len = bytes + HUGE_BYTES;
+  char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
     return NULL;
-  size_t bytes = n * sizeof(double);
-  if (bytes < HUGE_BYTES)
-    return malloc(bytes);
-  void *p = NULL;
-  bytes = (bytes + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
-  if (posix_memalign(&p, HUGE_BYTES, bytes) != 0)
-    return NULL;
+  uintptr_t a = ((uintptr_t)p + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1);
+  size_t head = a - (uintptr_t)p, tail = len - head - bytes;
+  if (head)
+    munmap(p, head);
+  if (tail)
+    munmap((char *)a + bytes, tail);
 #ifdef MADV_HUGEPAGE
-  madvise(p, bytes, MADV_HUGEPAGE); /* advisory: failure is harmless */
+  madvise((void *)a, bytes, MADV_HUGEPAGE); /* advisory */
 #endif
-  return p;
+  return (double *)a;
 }
 
-void pk_cols_array_free(double *a) {
-  free(a);
+void pk_col_free_values(pk_col *col) {
+  if (col->vmap)
+    munmap(col->v, col->vmap);
+  else
+    free(col->v);
+  col->v = NULL;
+  col->vmap = 0;
 }
 
 /* A string -> code dictionary: open addressing on FNV-1a. */
@@ -160,22 +170,82 @@ static int on_begin(void *arg, duckdb_result *res) {
   return PK_OK;
 }
 
+/* Makes room for `need` rows in every column. The first call reserves
+ * RESERVE_BYTES of address space per column, so that a result of up to a
+ * billion rows is written in place: no copies and each page zeroed once by
+ * the kernel (which is most of the cost of loading on a VM). Beyond that
+ * the mappings grow with mremap, which moves page tables, not data. Where
+ * address space cannot be reserved (strict overcommit), arrays are malloc'd
+ * and doubled. */
 static int grow(loader *L, size_t need) {
   if (need <= L->cap)
     return PK_OK;
+  size_t ncols = L->cs->ncols;
+  if (L->cap == 0) {
+    size_t i = 0;
+    for (; i < ncols; i++) {
+      pk_col *col = &L->cs->cols[i];
+      if (!(col->v = reserve(RESERVE_BYTES)))
+        break;
+      col->vmap = RESERVE_BYTES;
+    }
+    if (i == ncols && need <= RESERVE_BYTES / sizeof(double)) {
+      L->cap = RESERVE_BYTES / sizeof(double);
+      return PK_OK;
+    }
+    for (size_t j = 0; j < i; j++)
+      pk_col_free_values(&L->cs->cols[j]);
+  }
   size_t nc = L->cap ? L->cap : 4096;
   while (nc < need)
     nc *= 2;
-  for (size_t i = 0; i < L->cs->ncols; i++) {
-    double *a = pk_cols_array_alloc(nc);
-    if (!a)
-      return PK_ENOMEM;
-    if (L->cs->nrows)
-      memcpy(a, L->cs->cols[i].v, L->cs->nrows * sizeof *a);
-    pk_cols_array_free(L->cs->cols[i].v);
-    L->cs->cols[i].v = a;
+  if (nc > SIZE_MAX / sizeof(double))
+    return PK_ENOMEM;
+  for (size_t i = 0; i < ncols; i++) {
+    pk_col *col = &L->cs->cols[i];
+    if (col->vmap) {
+      void *p = mremap(col->v, col->vmap, nc * sizeof(double), MREMAP_MAYMOVE);
+      if (p == MAP_FAILED)
+        return PK_ENOMEM;
+      col->v = p;
+      col->vmap = nc * sizeof(double);
+    } else {
+      double *a = realloc(col->v, nc * sizeof(double));
+      if (!a)
+        return PK_ENOMEM;
+      col->v = a;
+    }
   }
   L->cap = nc;
+  return PK_OK;
+}
+
+/* Gives back what the reservation did not use: small columns move to
+ * malloc (a mapping per tiny column would waste a VMA and 2 MiB pages),
+ * large ones are trimmed to whole huge pages. */
+static int finish(loader *L) {
+  size_t used = L->cs->nrows * sizeof(double);
+  for (size_t i = 0; i < L->cs->ncols; i++) {
+    pk_col *col = &L->cs->cols[i];
+    if (!col->vmap)
+      continue;
+    if (used < HUGE_BYTES) {
+      double *a = malloc(used ? used : sizeof(double));
+      if (!a)
+        return PK_ENOMEM;
+      memcpy(a, col->v, used);
+      pk_col_free_values(col);
+      col->v = a;
+      continue;
+    }
+    size_t keep = (used + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+    if (keep < col->vmap) {
+      void *p = mremap(col->v, col->vmap, keep, 0);
+      if (p == MAP_FAILED)
+        return PK_ENOMEM;
+      col->vmap = keep;
+    }
+  }
   return PK_OK;
 }
 
@@ -328,7 +398,7 @@ int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e) {
   loader L = {.cs = cs, .e = e};
   pk_db_sink sink = {.begin = on_begin, .chunk = on_chunk, .arg = &L};
   int err = pk_db_exec(c, sql, &sink, e);
-  if (!err && grow(&L, 1))
+  if (!err && (grow(&L, 1) || finish(&L)))
     err = pk_errmsg_set(e, PK_ENOMEM, "out of memory");
   if (L.st) {
     for (size_t i = 0; i < cs->ncols; i++) {
@@ -361,7 +431,7 @@ void pk_cols_free(pk_cols *cs) {
   for (size_t i = 0; i < cs->ncols; i++) {
     pk_col *col = &cs->cols[i];
     free(col->name);
-    pk_cols_array_free(col->v);
+    pk_col_free_values(col);
     for (size_t j = 0; j < col->nlabels; j++)
       free(col->labels[j]);
     free(col->labels);

@@ -16,11 +16,17 @@
  * Time columns are flagged (is_time) so that a plot can use a time axis in
  * seconds (render.h's PK_TIME_SECONDS).
  *
- * Memory. Arrays grow by doubling. Arrays of 2 MiB or more are allocated
- * 2 MiB-aligned and madvise(MADV_HUGEPAGE)d: the kernels scan them with far
- * fewer TLB misses and the first touch is much cheaper on a VM (kernels.h).
- * Smaller ones are plain malloc. A loaded set is immutable; its arrays may
- * be read from any number of threads.
+ * Memory. The row count is not known until the last chunk, so each column
+ * starts as 8 GiB of reserved address space (mmap MAP_NORESERVE, 2 MiB-
+ * aligned, madvise(MADV_HUGEPAGE)) that only the pages written consume:
+ * rows are written in place, never copied, and every page is zeroed by the
+ * kernel once (on a VM that zeroing is most of the load time; doubling
+ * arrays zeroed and copied twice the data). Past 8 GiB a column grows with
+ * mremap. At the end large columns are trimmed to whole 2 MiB pages (vmap
+ * says how much is mapped) and columns under 2 MiB move to malloc. Huge
+ * pages also make the kernels' scans cheaper (kernels.h). Where address
+ * space cannot be reserved, arrays are malloc'd and doubled. A loaded set
+ * is immutable; its arrays may be read from any number of threads.
  *
  * Errors: PK_OK or a negative PK_E* code with pk_errmsg filled (those of
  * pk_db_exec, PK_EINVAL for an unsupported type, PK_ENOMEM).
@@ -39,6 +45,7 @@ typedef struct pk_col {
   bool is_categorical; /* v holds dictionary codes into labels */
   bool is_time;        /* v holds epoch seconds (DATE/TIMESTAMP) */
   double *v;           /* nrows values; NaN for NULL */
+  size_t vmap;         /* bytes mapped at v (see "Memory"); 0: malloc'd */
   char **labels;       /* categorical: nlabels distinct texts, else NULL */
   size_t nlabels;
 } pk_col;
@@ -60,11 +67,8 @@ const pk_col *pk_cols_find(const pk_cols *cs, const char *name);
 /* Frees everything; NULL is a no-op. */
 void pk_cols_free(pk_cols *cs);
 
-/* The allocator the columns use, for other large double arrays: n doubles
- * (uninitialised), 2 MiB-aligned with MADV_HUGEPAGE when n * 8 >= 2 MiB.
- * NULL when out of memory. Free with pk_cols_array_free (plain free() is
- * also correct: both paths use posix_memalign/malloc). */
-double *pk_cols_array_alloc(size_t n);
-void pk_cols_array_free(double *a);
+/* Frees col's values however they were allocated (see "Memory"), leaving
+ * v NULL. */
+void pk_col_free_values(pk_col *col);
 
 #endif /* PIKA_ENGINE_COLUMNS_H */
