@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <xxhash.h>
 
 #include "base/clock.h"
+#include "engine/kernels.h"
 #include "runtime/governor.h"
 #include "runtime/mempressure.h"
 
@@ -643,7 +645,18 @@ int pk_cache_cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
       free(h);
       return err;
     }
-    /* pk_cols_load's columns are the distinct names, in order. */
+    /* pk_cols_load's columns are the distinct names, in order. The ORDER
+     * BY column is flagged sorted (checked, so a collation surprise cannot
+     * hand M4 an unsorted series) so a line plot uses it in place. */
+    if (order_by) {
+      ssize_t k = name_index(mine->names, mine->nnames, order_by);
+      pk_col *oc = k >= 0 ? &cs->cols[k] : NULL;
+      size_t m = cs->nrows;
+      while (oc && m && isnan(oc->v[m - 1]))
+        m--;
+      if (oc && !oc->is_categorical && pk_m4_check(oc->v, m, NULL) == PK_OK)
+        oc->sorted = true;
+    }
     mine->cols = cs;
     mine->bytes = cols_bytes(cs);
     h->en = mine;

@@ -198,6 +198,19 @@ static bool range_of(const double *v, size_t n, double *lo, double *hi) {
   return a <= b;
 }
 
+/* range_of for a sorted column: its ends, past any -inf at the front and
+ * NaN/+inf at the back. */
+static bool sorted_range(const double *v, size_t n, double *lo, double *hi) {
+  size_t a = 0, b = n;
+  while (a < b && !isfinite(v[a]))
+    a++;
+  while (b > a && !isfinite(v[b - 1]))
+    b--;
+  *lo = a < b ? v[a] : INFINITY;
+  *hi = a < b ? v[b - 1] : -INFINITY;
+  return a < b;
+}
+
 /* A half-open viewport [lo, hi) that holds every finite value of v (or the
  * fixed range). */
 static int viewport(ctx *c, const pk_col *col, bool fixed, double f0, double f1,
@@ -207,7 +220,8 @@ static int viewport(ctx *c, const pk_col *col, bool fixed, double f0, double f1,
     *hi = f1;
     return PK_OK;
   }
-  if (!range_of(col->v, c->n, lo, hi))
+  if (!(col->sorted ? sorted_range(col->v, c->n, lo, hi)
+                    : range_of(col->v, c->n, lo, hi)))
     return pk_errmsg_set(c->e, PK_EINVAL, "column '%s' has no finite values",
                          col->name);
   if (*lo == *hi) {
@@ -505,7 +519,21 @@ static int build_line(ctx *c) {
   double *xs, *ys;
   size_t *st;
   int err;
-  if (c->color) {
+  if (!c->color && c->x->sorted) {
+    /* One series already in x order (the cache's ORDER BY column): used in
+     * place, without the copy the grouping makes; NULL x sorts last. */
+    size_t n = c->n;
+    while (n > 0 && isnan(c->x->v[n - 1]))
+      n--;
+    g.n = 1;
+    xs = c->x->v;
+    ys = c->y->v;
+    st = oalloc(c->o, 2, sizeof *st);
+    if (!st)
+      return NOMEM(c->e);
+    st[1] = n;
+    err = PK_OK;
+  } else if (c->color) {
     err = make_groups(c, c->color, PK_PLOT_MAX_SERIES, &g);
   } else {
     double *code = oalloc(c->o, c->n, sizeof *code);
@@ -515,7 +543,7 @@ static int build_line(ctx *c) {
     g.code = code;
     err = PK_OK;
   }
-  if (!err)
+  if (!err && !(g.n == 1 && !c->color && c->x->sorted))
     err = split(c, &g, c->x->v, c->y->v, &xs, &ys, &st);
   if (err)
     return err;
@@ -533,7 +561,7 @@ static int build_line(ctx *c) {
   for (size_t k = 0; k < g.n; k++) {
     double *x = xs + st[k], *y = ys + st[k];
     size_t n = st[k + 1] - st[k];
-    if (pk_m4_check(x, n, NULL) != PK_OK)
+    if (!c->x->sorted && pk_m4_check(x, n, NULL) != PK_OK)
       n = sort_series(x, y, n, &err);
     while (n > 0 && isnan(x[n - 1])) /* NULL x sorts last */
       n--;

@@ -325,6 +325,44 @@ static void test_plot_load(void) {
     pk_sqlbuf_free(&q);
     pk_cache_cols_release(h);
   }
+  /* Line over the cache's sorted x (used in place) and over pk_plot_sql's
+   * own ORDER BY load (copied, checked): the same M4 points, for the full
+   * range and a zoomed one. Rows arrive shuffled and with NULL x. */
+  exec("CREATE OR REPLACE TABLE wave AS SELECT CASE WHEN i % 997 = 0 THEN "
+       "NULL ELSE i END AS t, sin(i / 300.0) AS v FROM range(50000) r(i) "
+       "ORDER BY hash(i)");
+  pk_plot_spec ln = {
+      .kind = PK_PLOT_LINE, .x = "t", .y = "v", .width = 300, .height = 200};
+  for (int round = 0; round < 2; round++) {
+    if (round == 1)
+      ln.x_fixed = true, ln.x0 = 1000, ln.x1 = 20000;
+    pk_cache_cols *h = NULL;
+    ASSERT_OK(pk_plot_load(c, conn, &ln, "SELECT * FROM wave", &h, &e));
+    ASSERT(pk_cols_find(pk_cache_cols_view(h), "x")->sorted);
+    pk_plot_out *o1 = NULL, *o2 = NULL;
+    ASSERT_OK(pk_plot_build(NULL, &ln, pk_cache_cols_view(h), &o1, &e));
+    pk_sqlbuf q = {0};
+    ASSERT_OK(pk_plot_sql(&ln, "SELECT * FROM wave", &q, &e));
+    pk_cols *direct = NULL;
+    ASSERT_OK(pk_cols_load(conn, q.s, &direct, &e));
+    ASSERT(!pk_cols_find(direct, "x")->sorted);
+    ASSERT_OK(pk_plot_build(NULL, &ln, direct, &o2, &e));
+    const pk_plot *m1 = pk_plot_out_model(o1), *m2 = pk_plot_out_model(o2);
+    ASSERT_UEQ(m1->nseries, 1);
+    ASSERT_UEQ(m1->series[0].n, m2->series[0].n);
+    ASSERT(m1->series[0].n <= 4 * 300);
+    for (size_t i = 0; i < m1->series[0].n; i++) {
+      ASSERT_DEQ(m1->series[0].x[i], m2->series[0].x[i], 0);
+      ASSERT_DEQ(m1->series[0].y[i], m2->series[0].y[i], 0);
+    }
+    ASSERT_UEQ(pk_plot_out_points(o1), pk_plot_out_points(o2));
+    ASSERT_UEQ(pk_plot_out_points(o1), round ? 19000 - 19 : 50000 - 51);
+    pk_plot_out_free(o1);
+    pk_plot_out_free(o2);
+    pk_cols_free(direct);
+    pk_sqlbuf_free(&q);
+    pk_cache_cols_release(h);
+  }
   /* Bar: the grouped query's result is cached, and hit again. */
   pk_plot_spec bar = {.kind = PK_PLOT_BAR,
                       .x = "k",
