@@ -127,6 +127,9 @@ static int on_begin(void *arg, duckdb_result *res) {
   for (idx_t i = 0; i < nc; i++) {
     pk_col *col = &L->cs->cols[i];
     colstate *st = &L->st[i];
+    col->ranged = true;
+    col->min = INFINITY;
+    col->max = -INFINITY;
     const char *name = duckdb_column_name(res, i);
     col->name = strdup(name ? name : "");
     if (!col->name)
@@ -380,11 +383,24 @@ static int on_chunk(void *arg, duckdb_data_chunk chunk) {
     return pk_errmsg_set(L->e, PK_ENOMEM, "out of memory loading %zu rows",
                          L->cs->nrows + (size_t)n);
   for (size_t i = 0; i < L->cs->ncols; i++) {
-    int err = fill(L, i, duckdb_data_chunk_get_vector(chunk, i), n,
-                   L->cs->cols[i].v + L->cs->nrows);
+    pk_col *col = &L->cs->cols[i];
+    double *out = col->v + L->cs->nrows;
+    int err = fill(L, i, duckdb_data_chunk_get_vector(chunk, i), n, out);
     if (err)
       return pk_errmsg_set(L->e, err, "out of memory loading column '%s'",
-                           L->cs->cols[i].name);
+                           col->name);
+    /* The extent while the chunk is in cache: every plot of these columns
+     * needs it, and a second pass over 100M rows would cost ~50 ms. */
+    double lo = col->min, hi = col->max;
+    for (idx_t r = 0; r < n; r++) {
+      double x = out[r];
+      if (isfinite(x)) {
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+      }
+    }
+    col->min = lo;
+    col->max = hi;
   }
   L->cs->nrows += n;
   return PK_OK;

@@ -46,9 +46,11 @@ typedef struct pk_col {
   bool is_time;        /* v holds epoch seconds (DATE/TIMESTAMP) */
   double *v;           /* nrows values; NaN for NULL */
   size_t vmap;         /* bytes mapped at v (see "Memory"); 0: malloc'd */
-  bool sorted;   /* v is non-decreasing, NaN only at the end: set by a loader
-                    that knows (the cache, for its ORDER BY column) */
-  char **labels; /* categorical: nlabels distinct texts, else NULL */
+  bool sorted;     /* v is non-decreasing, NaN only at the end: set by a loader
+                      that knows (the cache, for its ORDER BY column) */
+  bool ranged;     /* min/max are set (pk_cols_load always sets them) */
+  double min, max; /* the finite values' extent; +inf/-inf when none */
+  char **labels;   /* categorical: nlabels distinct texts, else NULL */
   size_t nlabels;
 } pk_col;
 

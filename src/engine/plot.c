@@ -198,19 +198,6 @@ static bool range_of(const double *v, size_t n, double *lo, double *hi) {
   return a <= b;
 }
 
-/* range_of for a sorted column: its ends, past any -inf at the front and
- * NaN/+inf at the back. */
-static bool sorted_range(const double *v, size_t n, double *lo, double *hi) {
-  size_t a = 0, b = n;
-  while (a < b && !isfinite(v[a]))
-    a++;
-  while (b > a && !isfinite(v[b - 1]))
-    b--;
-  *lo = a < b ? v[a] : INFINITY;
-  *hi = a < b ? v[b - 1] : -INFINITY;
-  return a < b;
-}
-
 /* A half-open viewport [lo, hi) that holds every finite value of v (or the
  * fixed range). */
 static int viewport(ctx *c, const pk_col *col, bool fixed, double f0, double f1,
@@ -220,8 +207,15 @@ static int viewport(ctx *c, const pk_col *col, bool fixed, double f0, double f1,
     *hi = f1;
     return PK_OK;
   }
-  if (!(col->sorted ? sorted_range(col->v, c->n, lo, hi)
-                    : range_of(col->v, c->n, lo, hi)))
+  bool any;
+  if (col->ranged) {
+    *lo = col->min;
+    *hi = col->max;
+    any = *lo <= *hi;
+  } else {
+    any = range_of(col->v, c->n, lo, hi);
+  }
+  if (!any)
     return pk_errmsg_set(c->e, PK_EINVAL, "column '%s' has no finite values",
                          col->name);
   if (*lo == *hi) {
