@@ -41,8 +41,8 @@ static uint64_t rss_bytes(void) {
 }
 
 json_t *pk_status_json(pk_server *s) {
-  pk_results_stats rs;
-  pk_results_get_stats(s->results, &rs);
+  pk_cache_stats rs;
+  pk_cache_stats_get(s->cache, &rs);
   struct pk_pool_stats ps;
   pk_pool_stats(s->exec, &ps);
   int jobs = 0;
@@ -58,11 +58,11 @@ json_t *pk_status_json(pk_server *s) {
       "{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:f}, s:{s:I, s:I, s:I}, "
       "s:I}",
       "memory", "rss", (json_int_t)rss_bytes(), "cache_bytes",
-      (json_int_t)rs.bytes, "cache_budget", (json_int_t)rs.budget,
-      "cache_spilled", (json_int_t)0, "duckdb_bytes", (json_int_t)0, "cache",
-      "hits", (json_int_t)rs.hits, "misses", (json_int_t)rs.misses, "hit_rate",
-      lookups ? (double)rs.hits / (double)lookups : 0.0, "tasks", "running",
-      (json_int_t)ps.running, "queued",
+      (json_int_t)rs.resident, "cache_budget", (json_int_t)rs.budget,
+      "cache_spilled", (json_int_t)rs.spilled, "duckdb_bytes", (json_int_t)0,
+      "cache", "hits", (json_int_t)rs.hits, "misses", (json_int_t)rs.misses,
+      "hit_rate", lookups ? (double)rs.hits / (double)lookups : 0.0, "tasks",
+      "running", (json_int_t)ps.running, "queued",
       (json_int_t)(ps.queued[0] + ps.queued[1]), "jobs", (json_int_t)jobs,
       "catalog_version", (json_int_t)pk_db_catalog_version(s->db));
 }

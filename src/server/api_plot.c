@@ -2,7 +2,8 @@
  * POST /api/export (PNG, SVG, PDF through the renderer; CSV and Parquet
  * through DuckDB). Plots run at interactive priority and are superseded
  * by a newer seq of the same plot id (ops.h); exports run at background
- * priority. Columns come from plot_cols_get (plotcols.c). */
+ * priority. Columns come from the engine's plot-column cache
+ * (pk_plot_load), so a new viewport of the same data runs no SQL. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,23 +130,14 @@ static int get_size(json_t *body, const char *k, int def, int lo, int hi,
 }
 
 /* The finite range of a numeric column. */
+/* The finite extent of a numeric column, recorded when it was loaded. */
 static void col_range(const pk_cols *cs, const char *name, double *lo,
                       double *hi) {
   *lo = *hi = NAN;
   const pk_col *c = pk_cols_find(cs, name);
-  if (!c || c->is_categorical)
-    return;
-  double l = INFINITY, h = -INFINITY;
-  for (size_t i = 0; i < cs->nrows; i++) {
-    double v = c->v[i];
-    if (v < l)
-      l = v;
-    if (v > h)
-      h = v;
-  }
-  if (l <= h) {
-    *lo = l;
-    *hi = h;
+  if (c && !c->is_categorical && c->ranged && c->min <= c->max) {
+    *lo = c->min;
+    *hi = c->max;
   }
 }
 
@@ -170,31 +162,34 @@ typedef struct pjob {
   pk_errmsg e;
 } pjob;
 
-/* Loads and builds; on success *po and *cols are the caller's. */
-static int build(pjob *j, pk_cols **cols, pk_plot_out **po, bool *cached) {
+/* Loads (through the cache) and builds; on success *po and *h are the
+ * caller's (pk_plot_out_free, pk_cache_cols_release). */
+static int build(pjob *j, pk_cache_cols **h, pk_plot_out **po) {
   pk_db_conn *c = NULL;
-  *cols = NULL;
+  *h = NULL;
   *po = NULL;
   if (pk_op_acquire(j->s, j->op, PK_DB_READER, &c) != PK_OP_RUNNING) {
     pk_op_release(j->s, j->op, c);
     return PK_EINTERRUPTED;
   }
-  int err = plot_cols_get(j->s, c, j->sql, &j->spec, cols, cached, &j->e);
+  int err = pk_plot_load(j->s->cache, c, &j->spec, j->sql, h, &j->e);
   pk_op_release(j->s, j->op, c);
   if (!err && pk_ops_reason(&j->s->ops, j->op) != PK_OP_RUNNING)
     err = PK_EINTERRUPTED;
   if (!err)
-    err = pk_plot_build(j->s->kern, &j->spec, *cols, po, &j->e);
+    err =
+        pk_plot_build(j->s->kern, &j->spec, pk_cache_cols_view(*h), po, &j->e);
   return err;
 }
 
 static void plot_task(void *arg) {
   pjob *j = arg;
-  pk_cols *cols = NULL;
+  pk_cache_cols *h = NULL;
   pk_plot_out *po = NULL;
-  bool cached = false;
-  j->err = build(j, &cols, &po, &cached);
+  j->err = build(j, &h, &po);
   if (!j->err) {
+    const pk_cols *cols = pk_cache_cols_view(h);
+    bool cached = pk_cache_cols_hit(h);
     pk_plot model = *pk_plot_out_model(po);
     model.bars.stacked = j->stacked;
     pk_pkpl_meta m = {.plot = j->plot_id,
@@ -214,7 +209,7 @@ static void plot_task(void *arg) {
     j->err = pk_pkpl_encode(&model, &m, &j->out, &j->len, &j->e);
   }
   pk_plot_out_free(po);
-  pk_cols_free(cols);
+  pk_cache_cols_release(h);
 }
 
 /* Parses what plot and export share. Returns 0 or the reply sent. */
@@ -300,10 +295,9 @@ static void export_task(void *arg) {
   pjob *j = arg;
   const char *f = j->format;
   if (!strcmp(f, "png") || !strcmp(f, "svg") || !strcmp(f, "pdf")) {
-    pk_cols *cols = NULL;
+    pk_cache_cols *h = NULL;
     pk_plot_out *po = NULL;
-    bool cached;
-    j->err = build(j, &cols, &po, &cached);
+    j->err = build(j, &h, &po);
     if (!j->err) {
       pk_plot model = *pk_plot_out_model(po);
       model.bars.stacked = j->stacked;
@@ -315,7 +309,7 @@ static void export_task(void *arg) {
                                 j->dpi, &j->e);
     }
     pk_plot_out_free(po);
-    pk_cols_free(cols);
+    pk_cache_cols_release(h);
     return;
   }
   pk_db_conn *c = NULL;

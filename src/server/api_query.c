@@ -1,7 +1,8 @@
 /* api_query.c — tables, schema, queries, result pages and cancellation:
  * GET /api/tables, GET /api/tables/NAME, POST /api/query,
  * GET /api/results/ID, POST /api/cancel. Thin wrappers over engine/db.h;
- * results are kept in results.h (the cache seam). */
+ * query results live in the engine's query-result cache (engine/cache.h),
+ * which pages them and answers the same SQL again. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,8 +131,8 @@ static bool single_statement(const char *sql) {
   return true;
 }
 
-/* Read-only statements run on a reader and may be answered from the
- * results store; anything else takes the writer and is never cached. */
+/* Read-only statements run on a reader; anything else takes the writer
+ * (the cache runs it every time, as it changes the catalog). */
 static bool is_read_only(const char *sql) {
   static const char *const kw[] = {"SELECT", "WITH",     "FROM",    "VALUES",
                                    "SHOW",   "DESCRIBE", "EXPLAIN", "SUMMARIZE",
@@ -152,11 +153,17 @@ typedef struct qjob {
   pk_op *op;
   const char *sql;
   pk_db_role role;
-  pk_jrows rows;
+  const char *id; /* a result to page (GET /api/results), or NULL */
+  uint64_t offset, limit;
+  pk_cache_result *res; /* pinned on success; the caller releases it */
+  pk_sqlbuf page;       /* rows [offset, offset + limit) as a JSON array */
   int err;
   pk_errmsg e;
 } qjob;
 
+/* Runs (or finds) the query in the engine's query-result cache and renders
+ * the page asked for while the connection is held (pages past the rows the
+ * cache keeps in memory run the SQL again with LIMIT/OFFSET). */
 static void query_task(void *arg) {
   qjob *q = arg;
   pk_db_conn *c = NULL;
@@ -165,10 +172,15 @@ static void query_task(void *arg) {
     q->err = PK_EINTERRUPTED;
     return;
   }
-  pk_db_sink sink = pk_jrows_sink(&q->rows);
-  q->err = pk_db_exec(c, q->sql, &sink, &q->e);
-  if (!q->err && q->rows.err)
-    q->err = q->rows.err;
+  q->err = q->id ? pk_cache_result_find(q->s->cache, q->id, &q->res, &q->e)
+                 : pk_cache_result_get(q->s->cache, c, q->sql, &q->res, &q->e);
+  pk_sqlbuf_add(&q->page, "[");
+  if (!q->err)
+    q->err = pk_cache_result_page(q->res, c, q->offset, q->limit,
+                                  pk_json_rows_append, &q->page, &q->e);
+  pk_sqlbuf_add(&q->page, "]");
+  if (!q->err && q->page.err)
+    q->err = pk_errmsg_set(&q->e, PK_ENOMEM, "out of memory");
   pk_op_release(q->s, q->op, c);
 }
 
@@ -184,15 +196,19 @@ static int get_limit(json_t *v, uint64_t def, uint64_t *out) {
   return 0;
 }
 
-static int reply_result(pk_req *r, const char *id, json_t *columns,
-                        const char *rows, uint64_t total, double ms,
-                        bool cached) {
-  /* rows is already JSON text: splice it in rather than parse it again. */
-  json_t *head =
-      json_pack("{s:s, s:O, s:I, s:f, s:b}", "result", id, "columns",
-                columns ? columns : json_null(), "total_rows",
-                (json_int_t)total, "elapsed_ms", ms, "cached", cached);
-  char *h = json_dumps(head, JSON_COMPACT);
+static json_t *columns_json(const pk_cache_result *res) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < pk_cache_result_ncols(res); i++)
+    json_array_append_new(
+        a, json_pack("{s:s, s:o}", "name", pk_cache_result_name(res, i), "type",
+                     pk_json_type_name(pk_cache_result_type(res, i))));
+  return a;
+}
+
+/* Replies {head..., "rows": rows}: rows is already JSON text, spliced in
+ * rather than parsed again. Steals head. */
+static int reply_rows(pk_req *r, json_t *head, const char *rows) {
+  char *h = head ? json_dumps(head, JSON_COMPACT) : NULL;
   json_decref(head);
   if (!h)
     return pk_reply_error(r, 500, "internal", "out of memory");
@@ -215,6 +231,35 @@ static int reply_result(pk_req *r, const char *id, json_t *columns,
   return st;
 }
 
+/* Runs q as an interactive op registered under request (may be NULL);
+ * returns 0, or the error reply sent. */
+static int run_query(pk_req *r, qjob *q, json_t *request) {
+  pk_server *s = r->s;
+  pk_op op = {0};
+  if (json_is_string(request))
+    snprintf(op.request, sizeof op.request, "%s", json_string_value(request));
+  op.deadline_ns = pk_now_ns() + s->timeout_ns;
+  q->s = s;
+  q->op = &op;
+  q->err = PK_ECANCELED;
+  pk_ops_begin(&s->ops, &op);
+  pk_run_task(s, &op, PK_PRIO_INTERACTIVE, query_task, q);
+  pk_op_reason why = pk_ops_reason(&s->ops, &op);
+  pk_ops_end(&s->ops, &op);
+  if (!q->err)
+    return 0;
+  if (q->err == PK_ECANCELED && why == PK_OP_RUNNING)
+    why = PK_OP_SHUTDOWN;
+  if (q->err == PK_ENOENT && q->id)
+    return pk_reply_error(r, 404, "not_found",
+                          "no result '%s' (evicted: run the query again)",
+                          q->id);
+  return pk_reply_engine_error(
+      r, q->err, &q->e,
+      q->err == PK_EINTERRUPTED || q->err == PK_ECANCELED ? why
+                                                          : PK_OP_RUNNING);
+}
+
 int pk_api_query(pk_req *r) {
   pk_server *s = r->s;
   json_t *body = NULL;
@@ -233,67 +278,27 @@ int pk_api_query(pk_req *r) {
   }
   uint64_t t0 = pk_now_ns();
   bool ro = is_read_only(sql);
-  char id[PK_RESULT_ID_BUF];
-  pk_results_id(sql, pk_db_catalog_version(s->db), id);
-  json_t *cols = NULL;
-  char *rows = NULL;
-  uint64_t total = 0;
-  if (ro && pk_results_page(s->results, id, 0, limit, 1, &cols, &rows,
-                            &total) == PK_OK) {
-    st = reply_result(r, id, cols, rows, total,
-                      (double)(pk_now_ns() - t0) / 1e6, true);
-    json_decref(cols);
-    free(rows);
-    json_decref(body);
-    return st;
-  }
-
-  pk_op op = {0};
-  if (json_is_string(req))
-    snprintf(op.request, sizeof op.request, "%s", json_string_value(req));
-  op.deadline_ns = pk_now_ns() + s->timeout_ns;
-  qjob q = {.s = s,
-            .op = &op,
-            .sql = sql,
-            .role = ro ? PK_DB_READER : PK_DB_WRITER,
-            .err = PK_ECANCELED};
-  pk_jrows_init(&q.rows, 0, pk_results_max_bytes(s->results));
   uint64_t ver0 = pk_db_catalog_version(s->db);
-  pk_ops_begin(&s->ops, &op);
-  pk_run_task(s, &op, PK_PRIO_INTERACTIVE, query_task, &q);
-  pk_op_reason why = pk_ops_reason(&s->ops, &op);
-  pk_ops_end(&s->ops, &op);
-  if (q.err) {
-    if (q.err == PK_ECANCELED && why == PK_OP_RUNNING)
-      why = PK_OP_SHUTDOWN;
-    st = pk_reply_engine_error(r, q.err, &q.e,
-                               q.err == PK_EINTERRUPTED || q.err == PK_ECANCELED
-                                   ? why
-                                   : PK_OP_RUNNING);
-    pk_jrows_release(&q.rows);
-    json_decref(body);
-    return st;
+  qjob q = {.sql = sql,
+            .role = ro ? PK_DB_READER : PK_DB_WRITER,
+            .limit = ro ? limit : 0};
+  st = run_query(r, &q, req);
+  if (!st) {
+    /* A statement that changed the catalog answers no rows: its result
+     * (a count) is not something to page through. */
+    bool changed = !ro || pk_db_catalog_version(s->db) != ver0;
+    bool hit = pk_cache_result_hit(q.res);
+    double ms = hit ? (double)(pk_now_ns() - t0) / 1e6
+                    : (double)pk_cache_result_elapsed_ns(q.res) / 1e6;
+    json_t *head = json_pack(
+        "{s:s, s:o, s:I, s:f, s:b}", "result", pk_cache_result_id(q.res),
+        "columns", columns_json(q.res), "total_rows",
+        (json_int_t)(changed ? 0 : pk_cache_result_rows(q.res)), "elapsed_ms",
+        ms, "cached", hit);
+    st = reply_rows(r, head, changed ? "[]" : q.page.s);
   }
-  double ms = (double)(pk_now_ns() - t0) / 1e6;
-  bool changed = pk_db_catalog_version(s->db) != ver0 || !ro;
-  if (changed) {
-    st = reply_result(r, id, q.rows.columns, "[]", 0, ms, false);
-    pk_jrows_release(&q.rows);
-    json_decref(body);
-    return st;
-  }
-  char *first = pk_jrows_join(q.rows.rows, 0,
-                              q.rows.nrows < limit ? q.rows.nrows : limit);
-  st = first ? reply_result(r, id, q.rows.columns, first, q.rows.total_rows, ms,
-                            false)
-             : pk_reply_error(r, 500, "internal", "out of memory");
-  free(first);
-  char **kept;
-  size_t nkept;
-  pk_jrows_take(&q.rows, &kept, &nkept);
-  pk_results_put(s->results, id, json_incref(q.rows.columns), kept, nkept,
-                 q.rows.total_rows, q.rows.bytes);
-  pk_jrows_release(&q.rows);
+  pk_cache_result_release(q.res);
+  pk_sqlbuf_free(&q.page);
   json_decref(body);
   return st;
 }
@@ -317,35 +322,19 @@ int pk_api_results(pk_req *r) {
       (pk_query_param(r, "limit", b, sizeof b) && parse_u64(b, &limit)))
     return pk_reply_error(r, 400, "bad_request",
                           "offset and limit must be non-negative integers");
-  if (limit > PK_PAGE_MAX)
-    limit = PK_PAGE_MAX;
-  char *rows = NULL;
-  uint64_t total = 0;
-  int err =
-      pk_results_page(r->s->results, id, offset, limit, 0, NULL, &rows, &total);
-  if (err == PK_ENOENT)
-    return pk_reply_error(r, 404, "not_found",
-                          "no result '%s' (evicted: run the query again)", id);
-  if (err)
-    return pk_reply_error(r, 500, "internal", "out of memory");
-  char head[256];
-  int hl = snprintf(head, sizeof head,
-                    "{\"result\":\"%s\",\"offset\":%llu,\"total_rows\":%llu,"
-                    "\"rows\":",
-                    id, (unsigned long long)offset, (unsigned long long)total);
-  size_t rl = strlen(rows);
-  char *body = malloc((size_t)hl + rl + 2);
-  if (!body) {
-    free(rows);
-    return pk_reply_error(r, 500, "internal", "out of memory");
+  qjob q = {.id = id,
+            .role = PK_DB_READER,
+            .offset = offset,
+            .limit = limit > PK_PAGE_MAX ? PK_PAGE_MAX : limit};
+  int st = run_query(r, &q, NULL);
+  if (!st) {
+    json_t *head =
+        json_pack("{s:s, s:I, s:I}", "result", id, "offset", (json_int_t)offset,
+                  "total_rows", (json_int_t)pk_cache_result_rows(q.res));
+    st = reply_rows(r, head, q.page.s);
   }
-  memcpy(body, head, (size_t)hl);
-  memcpy(body + hl, rows, rl);
-  body[(size_t)hl + rl] = '}';
-  free(rows);
-  int st = pk_reply_text(r, 200, "application/json", body, (size_t)hl + rl + 1,
-                         NULL, NULL);
-  free(body);
+  pk_cache_result_release(q.res);
+  pk_sqlbuf_free(&q.page);
   return st;
 }
 

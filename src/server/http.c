@@ -557,7 +557,7 @@ static void server_free(pk_server *s) {
   if (s->kern)
     pk_pool_free(s->kern);
   pk_jobs_free(s);
-  pk_results_free(s->results);
+  pk_cache_free(s->cache);
   pk_ws_hub_free(s->ws);
   pk_metrics_free(s->metrics);
   pk_ops_destroy(&s->ops);
@@ -603,10 +603,16 @@ int pk_server_start(const pk_server_config *cfg, pk_server **out,
   pk_pool_config ec = {.name = "pk-srv", .nthreads = 4, .max_queued = 256};
   pk_pool_config hc = {.name = "pk-http",
                        .nthreads = PK_SERVER_HTTP_THREADS + PK_WS_MAX_CLIENTS};
-  pk_pool_config kc = {.name = "pk-kern", .nthreads = ncpu > 1 ? ncpu - 1 : 1};
+  /* Every core for the kernels: a zoom is the one thing the user waits on,
+   * and it runs while the HTTP threads sleep. */
+  pk_pool_config kc = {.name = "pk-kern", .nthreads = ncpu};
+  pk_cache_config cc = {.budget = cfg->cache_budget};
+  if ((err = pk_cache_create(&cc, &s->cache, e))) {
+    server_free(s);
+    return err;
+  }
   if (pk_metrics_create(&s->metrics) ||
       pk_ws_hub_create(PK_WS_MAX_CLIENTS, &s->ws) ||
-      pk_results_create(cfg->results_budget, &s->results) ||
       pk_pool_create(&ec, &s->exec) || pk_pool_create(&hc, &s->http) ||
       pk_pool_create(&kc, &s->kern)) {
     server_free(s);

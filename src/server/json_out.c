@@ -269,6 +269,38 @@ static int jrows_chunk(void *arg, duckdb_data_chunk chunk) {
   return PK_OK;
 }
 
+int pk_json_rows_append(void *arg, duckdb_data_chunk chunk, size_t first,
+                        size_t count) {
+  pk_sqlbuf *b = arg;
+  idx_t nc = duckdb_data_chunk_get_column_count(chunk);
+  duckdb_logical_type *types = calloc(nc ? nc : 1, sizeof *types);
+  if (!types)
+    return b->err = PK_ENOMEM;
+  for (idx_t c = 0; c < nc; c++)
+    types[c] =
+        duckdb_vector_get_column_type(duckdb_data_chunk_get_vector(chunk, c));
+  for (size_t row = first; row < first + count && !b->err; row++) {
+    json_t *a = json_array();
+    for (idx_t c = 0; a && c < nc; c++)
+      json_array_append_new(
+          a,
+          pk_json_value(duckdb_data_chunk_get_vector(chunk, c), types[c], row));
+    char *t = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(a);
+    if (!t) {
+      b->err = PK_ENOMEM;
+      break;
+    }
+    pk_sqlbuf_add(b, b->len > 1 ? "," : "");
+    pk_sqlbuf_add(b, t);
+    free(t);
+  }
+  for (idx_t c = 0; c < nc; c++)
+    duckdb_destroy_logical_type(&types[c]);
+  free(types);
+  return b->err;
+}
+
 pk_db_sink pk_jrows_sink(pk_jrows *r) {
   return (pk_db_sink){.begin = jrows_begin, .chunk = jrows_chunk, .arg = r};
 }
@@ -282,13 +314,6 @@ void pk_jrows_release(pk_jrows *r) {
   json_decref(r->columns);
   r->rows = NULL;
   r->columns = NULL;
-  r->nrows = r->cap = 0;
-}
-
-void pk_jrows_take(pk_jrows *r, char ***rows, size_t *n) {
-  *rows = r->rows;
-  *n = r->nrows;
-  r->rows = NULL;
   r->nrows = r->cap = 0;
 }
 

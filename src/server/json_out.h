@@ -56,10 +56,14 @@ void pk_jrows_init(pk_jrows *r, uint64_t max_rows, size_t max_bytes);
 pk_db_sink pk_jrows_sink(pk_jrows *r);
 /* Frees the rows and columns (r itself is the caller's). NULL is a no-op. */
 void pk_jrows_release(pk_jrows *r);
-/* Moves the rows out: *rows (caller frees each and the array). */
-void pk_jrows_take(pk_jrows *r, char ***rows, size_t *n);
 /* Rows [from, from+n) of r as one JSON array text "[r1,r2]" (malloc'd). */
 char *pk_jrows_join(char *const *rows, size_t from, size_t n);
+
+/* Appends rows first..first+count-1 of chunk to the JSON array text in arg
+ * (a pk_sqlbuf already holding "[" and any earlier rows), each row as an
+ * array of pk_json_value: a pk_cache_rows_fn (engine/cache.h). PK_ENOMEM. */
+int pk_json_rows_append(void *arg, duckdb_data_chunk chunk, size_t first,
+                        size_t count);
 
 /* Base64 (RFC 4648, padded) of n bytes; malloc'd. */
 char *pk_base64(const unsigned char *p, size_t n);

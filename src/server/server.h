@@ -9,9 +9,9 @@
  *   auth.h       token, constant-time compare, Host/Origin/cookie checks
  *   api_*.c      the endpoints (tables, query + results, plot, import,
  *                upload, export, workspace, status)
- *   results.h    materialised query results for paging (cache seam)
- *   plotcols.c   plot_cols_get: the one place plot columns are loaded
- *                (cache seam)
+ *   engine/cache.h  (not a server module) plot columns and query
+ *                results, so a zoom re-aggregates without SQL and a result
+ *                grid pages without re-running its query
  *   pkpl.h       the binary plot encoding
  *   ops.h        cancellation, supersession, time limits
  *   ws.h         the WebSocket hub
@@ -42,7 +42,7 @@ typedef struct pk_server_config {
   int port;                 /* 0: a free one */
   unsigned query_timeout_s; /* one query or plot; 0: 600 */
   const char *upload_dir;   /* NULL: Pika's data directory's uploads/ */
-  size_t results_budget;    /* bytes of kept query results; 0: 256 MiB */
+  uint64_t cache_budget;    /* bytes of the engine caches; 0: default */
 } pk_server_config;
 
 /* Starts serving on 127.0.0.1. On success *out is stopped with

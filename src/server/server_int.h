@@ -14,13 +14,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/cache.h"
 #include "engine/columns.h"
 #include "engine/plot.h"
 #include "runtime/metrics.h"
 #include "runtime/pool.h"
 #include "server/auth.h"
 #include "server/ops.h"
-#include "server/results.h"
 #include "server/server.h"
 #include "server/ws.h"
 
@@ -59,10 +59,10 @@ struct pk_server {
   int has_web;
   char upload_dir[PATH_MAX];
   uint64_t started_ns, timeout_ns;
-  pk_pool *exec; /* queries, plots (interactive), imports, exports */
-  pk_pool *kern; /* plot kernels */
-  pk_pool *http; /* runs the handlers (civetweb's stacks are too small) */
-  pk_results *results;
+  pk_pool *exec;   /* queries, plots (interactive), imports, exports */
+  pk_pool *kern;   /* plot kernels */
+  pk_pool *http;   /* runs the handlers (civetweb's stacks are too small) */
+  pk_cache *cache; /* plot columns and query results (engine/cache.h) */
   pk_metrics *metrics;
   pk_ws_hub *ws;
   pk_ops ops;
@@ -142,15 +142,6 @@ int pk_api_workspace_put(pk_req *r);
 json_t *pk_job_json(const pk_job *j);
 void pk_jobs_tick(pk_server *s);
 void pk_jobs_free(pk_server *s);
-
-/* ---- plot columns (plotcols.c): the cache seam --------------------------- */
-/* Loads the columns spec needs from source (a query) on c, into *out
- * (pk_cols_free). *cached says whether they came from a cache (always
- * false until the engine's plot-column cache is wired in). Errors as
- * pk_plot_sql and pk_cols_load. */
-int plot_cols_get(pk_server *s, pk_db_conn *c, const char *source,
-                  const pk_plot_spec *spec, pk_cols **out, bool *cached,
-                  pk_errmsg *e);
 
 /* Parses a protocol plot spec {"kind", "x", ...} and optional viewport
  * into *spec, whose strings point into j. Returns 0 or the 400 reply sent

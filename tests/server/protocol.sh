@@ -220,6 +220,9 @@ plot '{"plot": "s", "seq": 1, "sql": "SELECT * FROM pts", "spec": {"kind": "scat
 status 200 "scatter"
 eq "$(jget 'j["kind"], [s["name"] for s in j["series"]], j["x"]["max"], j["extent"]["x1"], j["extent"]["y1"]')" "('scatter', ['a', 'b', 'c'], 49.5, 99.0, 499.5)" "scatter series, viewport and extent"
 eq "$(jget 'sum(len(s["x"]) for s in j["series"]), 0 < j["points"] <= 1000')" "(1000, True)" "scatter: the raw points"
+eq "$(jget 'j["cached"]')" "False" "first scatter loads its columns"
+plot '{"plot": "s", "seq": 2, "sql": "SELECT * FROM pts", "spec": {"kind": "scatter", "x": "x", "y": "y", "color": "g"}, "viewport": {"x0": 10, "x1": 20, "y0": 0, "y1": 100}}'
+eq "$(jget 'j["cached"], j["x"]["min"], j["extent"]["x1"]')" "(True, 10.0, 99.0)" "a new viewport comes from the plot-column cache"
 plot '{"plot": "b", "seq": 1, "sql": "SELECT * FROM pts", "spec": {"kind": "bar", "x": "g", "agg": "count"}}'
 eq "$(jget 'j["bars"]["categories"], j["bars"]["values"]')" "(['a', 'b', 'c'], [334.0, 333.0, 333.0])" "bar counts"
 plot '{"plot": "b", "seq": 2, "sql": "SELECT * FROM pts", "spec": {"kind": "box", "x": "g", "y": "x"}}'

@@ -1,6 +1,6 @@
 /* test_server_units.c — the server's pure parts: the gate (token, Host,
  * Origin, cookie), static path containment, the PKPL encoding (decoded
- * here, independently of the encoder), the results store, base64. */
+ * here, independently of the encoder), result pages as JSON, base64. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/cache.h"
 #include "server/assets.h"
 #include "server/auth.h"
 #include "server/json_out.h"
 #include "server/pkpl.h"
-#include "server/results.h"
 #include "test.h"
 
 static void test_token(void) {
@@ -254,51 +254,37 @@ static void test_pkpl_scatter_and_bars(void) {
   free(b);
 }
 
-static char **rows_of(size_t n, size_t *bytes) {
-  char **r = malloc(n * sizeof *r);
-  *bytes = 0;
-  for (size_t i = 0; i < n; i++) {
-    char b[32];
-    snprintf(b, sizeof b, "[%zu]", i);
-    r[i] = strdup(b);
-    *bytes += strlen(b) + 1 + sizeof(char *);
-  }
-  return r;
-}
-
-static void test_results(void) {
-  char id1[PK_RESULT_ID_BUF], id2[PK_RESULT_ID_BUF], id3[PK_RESULT_ID_BUF];
-  pk_results_id("SELECT  1\n", 3, id1);
-  pk_results_id(" SELECT 1", 3, id2);
-  ASSERT_STREQ(id1, id2); /* whitespace normalised */
-  pk_results_id("SELECT 1", 4, id3);
-  ASSERT(strcmp(id1, id3) != 0); /* the catalog version counts */
-  pk_results *r = NULL;
-  ASSERT_OK(pk_results_create(25000, &r));
-  size_t bytes;
-  char **rows = rows_of(1000, &bytes);
-  ASSERT_OK(pk_results_put(r, id1, json_array(), rows, 1000, 1000, bytes));
-  char *page = NULL;
-  uint64_t total = 0;
-  ASSERT_OK(pk_results_page(r, id1, 998, 10, 1, NULL, &page, &total));
-  ASSERT_STREQ(page, "[[998],[999]]");
-  ASSERT_EQ(total, 1000);
-  free(page);
-  ASSERT_OK(pk_results_page(r, id1, 5000, 10, 0, NULL, &page, &total));
-  ASSERT_STREQ(page, "[]"); /* past the end: empty, not evicted */
-  free(page);
-  ASSERT_EQ(pk_results_page(r, id3, 0, 10, 1, NULL, &page, &total), PK_ENOENT);
-  /* a second large result evicts the first */
-  rows = rows_of(1000, &bytes);
-  ASSERT_OK(pk_results_put(r, id3, json_array(), rows, 1000, 1000, bytes));
-  ASSERT_EQ(pk_results_page(r, id1, 0, 10, 1, NULL, &page, &total), PK_ENOENT);
-  pk_results_stats st;
-  pk_results_get_stats(r, &st);
-  ASSERT_EQ(st.entries, 1);
-  ASSERT_EQ(st.hits, 1);
-  ASSERT_EQ(st.misses, 2);
-  ASSERT(st.bytes <= st.budget);
-  pk_results_free(r);
+/* Result pages as JSON text, from chunks the engine's result cache keeps:
+ * values by type, a page across chunk boundaries, NULL and NaN. */
+static void test_result_pages(void) {
+  pk_db *db = NULL;
+  pk_db_conn *c = NULL;
+  pk_cache *cache = NULL;
+  pk_errmsg e;
+  pk_db_config dc = {.path = ":memory:"};
+  ASSERT_OK(pk_db_open(&dc, &db, &e));
+  ASSERT_OK(pk_db_acquire(db, PK_DB_READER, &c));
+  pk_cache_config cc = {.budget = 64 << 20, .no_monitor = true};
+  ASSERT_OK(pk_cache_create(&cc, &cache, &e));
+  pk_cache_result *res = NULL;
+  ASSERT_OK(pk_cache_result_get(
+      cache, c,
+      "SELECT i, 'r' || i AS s, CASE WHEN i = 2049 THEN NULL ELSE i / 2 END "
+      "AS h, CASE WHEN i = 2050 THEN 'NaN'::DOUBLE ELSE 0.5 END AS d FROM "
+      "range(3000) t(i)",
+      &res, &e));
+  pk_sqlbuf b = {0};
+  pk_sqlbuf_add(&b, "[");
+  ASSERT_OK(pk_cache_result_page(res, c, 2047, 4, pk_json_rows_append, &b, &e));
+  pk_sqlbuf_add(&b, "]");
+  ASSERT_STREQ(b.s,
+               "[[2047,\"r2047\",1023.5,0.5],[2048,\"r2048\",1024.0,0.5],"
+               "[2049,\"r2049\",null,0.5],[2050,\"r2050\",1025.0,\"NaN\"]]");
+  pk_sqlbuf_free(&b);
+  pk_cache_result_release(res);
+  pk_cache_free(cache);
+  pk_db_release(c);
+  pk_db_close(db);
 }
 
 static void test_base64(void) {
@@ -320,7 +306,7 @@ int main(void) {
   RUN(test_assets);
   RUN(test_pkpl_histogram);
   RUN(test_pkpl_scatter_and_bars);
-  RUN(test_results);
+  RUN(test_result_pages);
   RUN(test_base64);
   return 0;
 }
