@@ -24,8 +24,8 @@
 const char cmd_plot_usage[] =
     "usage: pika plot SOURCE|--sql SQL --kind KIND --x COL [--y COL]\n"
     "                 [--color COL] [--z COL] [--agg AGG] [--bins N]\n"
-    "                 [--log-x] [--log-y] [--title T] [--width W]\n"
-    "                 [--height H] [--dpi D] [--x-range A:B]\n"
+    "                 [--stacked] [--log-x] [--log-y] [--title T]\n"
+    "                 [--width W] [--height H] [--dpi D] [--x-range A:B]\n"
     "                 [--y-range A:B] [--db FILE] -o OUT.png|svg|pdf\n"
     "\n"
     "Draws a plot of a workspace table, a file DuckDB can read (CSV,\n"
@@ -41,7 +41,8 @@ const char cmd_plot_usage[] =
     "  histogram  x; Freedman-Diaconis bins unless --bins N\n"
     "  heatmap    x, y in --bins (50) x --bins cells; count, or --agg of --z\n"
     "  bar        categories of x, --agg (count) of y per category, grouped\n"
-    "             by --color (aggregated in DuckDB)\n"
+    "             by --color side by side, or --stacked on one bar\n"
+    "             (aggregated in DuckDB)\n"
     "  box        y per category of x (or x alone): quartiles, 1.5 IQR\n"
     "             whiskers, outliers\n"
     "  violin     as box, with a Gaussian KDE (Silverman's bandwidth; at most\n"
@@ -133,6 +134,7 @@ int cmd_plot(int argc, char **argv) {
       {"bins", required_argument, NULL, 'b'},
       {"log-x", no_argument, NULL, 'L'},
       {"log-y", no_argument, NULL, 'M'},
+      {"stacked", no_argument, NULL, 'S'},
       {"title", required_argument, NULL, 't'},
       {"width", required_argument, NULL, 'W'},
       {"height", required_argument, NULL, 'H'},
@@ -186,6 +188,9 @@ int cmd_plot(int argc, char **argv) {
       break;
     case 'M':
       s.log_y = true;
+      break;
+    case 'S':
+      s.stacked = true;
       break;
     case 't':
       s.title = optarg;

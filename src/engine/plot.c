@@ -63,6 +63,12 @@ int pk_plot_sql(const pk_plot_spec *s, const char *source, pk_sqlbuf *out,
     return pk_errmsg_set(e, PK_EINVAL,
                          "heatmap with --agg %s needs a value column (--z)",
                          pk_kagg_name(s->agg));
+  if (s->stacked && s->kind != PK_PLOT_BAR)
+    return pk_errmsg_set(e, PK_EINVAL, "--stacked is for bar plots, not %s",
+                         kind);
+  if (s->stacked && s->log_y)
+    return pk_errmsg_set(e, PK_EINVAL,
+                         "stacked bars cannot use a log y axis (--log-y)");
   int n = 0;
   pk_sqlbuf_add(out, "SELECT ");
   if (s->kind == PK_PLOT_BAR) {
@@ -642,7 +648,7 @@ static int build_bar(ctx *c) {
     v[(size_t)gx.code[i] * gc.n + s] = c->y->v[i];
     c->o->points++;
   }
-  p->bars = (pk_bars){gx.n, gc.n, gx.names, gc.names, v, 0};
+  p->bars = (pk_bars){gx.n, gc.n, gx.names, gc.names, v, c->s->stacked};
   if (!c->s->y || c->s->agg == PK_KAGG_COUNT) {
     p->y.title = "count";
   } else {

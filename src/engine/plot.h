@@ -41,7 +41,10 @@
  *              (required then).
  *   bar        x categories (a categorical column's labels, or a numeric
  *              column's distinct values), y = agg(y) from the SQL (count:
- *              count(*), no y needed); grouped side by side by color.
+ *              count(*), no y needed); grouped side by side by color,
+ *              or with `stacked` stacked on one bar per category
+ *              (positive values upwards from 0, negative ones downwards;
+ *              not with log_y).
  *   box        groups from x, values from y (without y: x is the value and
  *              there is one group). Quartiles by pk_quantiles, whiskers at
  *              the most extreme values within 1.5 IQR of the box, outliers
@@ -91,6 +94,7 @@ typedef struct pk_plot_spec {
   pk_kagg agg;               /* bar: of y; heatmap: of z */
   size_t bins;               /* histogram/heatmap; 0: automatic */
   bool log_x, log_y;
+  bool stacked; /* bar: the color groups stacked, not side by side */
   const char *title;
   bool x_fixed, y_fixed; /* use [x0, x1] / [y0, y1] as the viewport */
   double x0, x1, y0, y1;
@@ -105,8 +109,8 @@ int pk_kagg_parse(const char *s, pk_kagg *out);
 /* Appends to out the query to load for spec from source, itself a query
  * (e.g. SELECT * FROM 'file.csv'). Identifiers are quoted. PK_EINVAL with
  * a sentence if the kind lacks a column it needs (y for scatter/line/area/
- * heatmap, z for a heatmap with agg != count, y for bar with agg != count);
- * PK_ENOMEM. */
+ * heatmap, z for a heatmap with agg != count, y for bar with agg != count),
+ * or `stacked` is set for a kind other than bar or with log_y; PK_ENOMEM. */
 int pk_plot_sql(const pk_plot_spec *spec, const char *source, pk_sqlbuf *out,
                 pk_errmsg *e);
 

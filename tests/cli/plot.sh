@@ -51,6 +51,18 @@ is_png bar.png 3000
 expect 0 "$PIKA" plot data --db "$DB" --kind bar --x grp --y val --agg mean \
   --color day -o bar2.png
 is_png bar2.png 3000
+# Stacked bars: one bar per day, the groups stacked; not with --log-y, and
+# only for bars.
+expect 0 "$PIKA" plot data --db "$DB" --kind bar --x day --y val --agg sum \
+  --color grp --stacked -o stacked.png
+contains "$ERR" "28 rows" "stacked bars: (day, grp) groups from SQL"
+is_png stacked.png 3000
+expect 64 "$PIKA" plot data --db "$DB" --kind bar --x day --color grp \
+  --stacked --log-y -o bad.png
+contains "$ERR" "log y axis" "stacked + --log-y is refused"
+expect 64 "$PIKA" plot data --db "$DB" --kind line --x x --y y --stacked \
+  -o bad.png
+contains "$ERR" "--stacked is for bar plots" "stacked is for bars"
 for kind in box violin; do
   expect 0 "$PIKA" plot data --db "$DB" --kind $kind --x grp --y y -o "$kind.png"
   is_png "$kind.png" 3000

@@ -273,8 +273,35 @@ static void test_bar_box_violin_heatmap(void) {
   ASSERT_DEQ(
       p->bars.values[1 * 2 + 1],
       (double)qint("SELECT sum(v)::BIGINT FROM b WHERE k = 'b' AND s = 1"), 0);
+  ASSERT(!p->bars.stacked);
   pk_plot_out_free(o);
   pk_cols_free(cs);
+
+  /* Stacked: the same values, the flag passed to the renderer; a model
+   * that validates. Not with a log y axis, not for other kinds. */
+  s.stacked = true;
+  o = build(&s, "SELECT * FROM b", &cs);
+  p = pk_plot_out_model(o);
+  ASSERT(p->bars.stacked);
+  ASSERT_UEQ(p->bars.nseries, 2);
+  ASSERT_STREQ(p->bars.series_names[1], "1");
+  ASSERT_DEQ(
+      p->bars.values[2 * 2 + 0],
+      (double)qint("SELECT sum(v)::BIGINT FROM b WHERE k = 'c' AND s = 0"), 0);
+  ASSERT_OK(pk_plot_validate(p, &e));
+  pk_plot_out_free(o);
+  pk_cols_free(cs);
+  pk_sqlbuf sq = {0};
+  s.log_y = true;
+  ASSERT_ERR(pk_plot_sql(&s, "SELECT * FROM b", &sq, &e), PK_EINVAL);
+  ASSERT(strstr(e.text, "log"));
+  s.log_y = false;
+  s.kind = PK_PLOT_LINE;
+  ASSERT_ERR(pk_plot_sql(&s, "SELECT * FROM b", &sq, &e), PK_EINVAL);
+  ASSERT(strstr(e.text, "--stacked"));
+  pk_sqlbuf_free(&sq);
+  s.kind = PK_PLOT_BAR;
+  s.stacked = false;
 
   /* Box: 1..100 and 1000: quartiles at order statistics 25, 50, 75. */
   pk_plot_spec bx = {
