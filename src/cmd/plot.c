@@ -51,6 +51,10 @@ const char cmd_plot_usage[] =
     "options:\n"
     "  --db FILE         the database file (default: the workspace)\n"
     "  --agg AGG         count (default), sum, mean, min or max\n"
+    "  --stacked         bar: stack the --color groups on one bar\n"
+    "  --log-x, --log-y  log10 axes; histogram, heatmap and density bins are\n"
+    "                    then equally wide in log space, and rows with a\n"
+    "                    value <= 0 there are left out (and counted)\n"
     "  --width/--height  image size in pixels (default 1000 x 600)\n"
     "  --dpi D           text and line scale (default 100)\n"
     "  -o, --output FILE the image; the format follows the extension\n"
@@ -238,6 +242,9 @@ int cmd_plot(int argc, char **argv) {
   if (!ext || (strcasecmp(ext, ".png") && strcasecmp(ext, ".svg") &&
                strcasecmp(ext, ".pdf")))
     return pk_cli_usage_error("plot", "-o must end in .png, .svg or .pdf");
+  if ((s.log_x && s.x_fixed && !(s.x0 > 0)) ||
+      (s.log_y && s.y_fixed && !(s.y0 > 0)))
+    return pk_cli_usage_error("plot", "a log axis needs a positive range");
 
   pk_errmsg e = {{0}};
   pk_sqlbuf srcq = {0}, q = {0};
@@ -296,6 +303,7 @@ int cmd_plot(int argc, char **argv) {
   }
   interrupted = pk_cli_dbwatch_end(&dw) || interrupted;
   size_t rows = cols ? cols->nrows : 0, pts = po ? pk_plot_out_points(po) : 0;
+  size_t nonpos = po ? pk_plot_out_nonpositive(po) : 0;
   pk_plot_out_free(po);
   pk_cols_free(cols);
   if (pool)
@@ -310,5 +318,10 @@ int cmd_plot(int argc, char **argv) {
     return pk_cli_fail("plot", pk_exit_code(err), "%s", e.text);
   fprintf(stderr, "plot: %zu rows, %zu points drawn, %s, %.3f s -> %s\n", rows,
           pts, kind, (double)(pk_now_ns() - t0) / 1e9, out);
+  if (nonpos)
+    fprintf(stderr,
+            "plot: %zu row%s left out: a value <= 0 cannot go on a log "
+            "axis\n",
+            nonpos, nonpos == 1 ? "" : "s");
   return EX_OK;
 }

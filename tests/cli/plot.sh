@@ -51,6 +51,19 @@ is_png bar.png 3000
 expect 0 "$PIKA" plot data --db "$DB" --kind bar --x grp --y val --agg mean \
   --color day -o bar2.png
 is_png bar2.png 3000
+# Log axes: bins equal in log space; values <= 0 left out and counted.
+expect 0 "$PIKA" plot data --db "$DB" --kind histogram --x y --log-x \
+  -o hlog.png
+is_png hlog.png 3000
+nonpos=$("$PIKA" query --db "$DB" -f csv "SELECT count(*) FROM data WHERE y <= 0" | tail -1)
+contains "$ERR" "plot: $nonpos rows left out: a value <= 0" "log-x counts y <= 0"
+expect 0 "$PIKA" plot data --db "$DB" --kind heatmap --x val --y x --log-x \
+  --log-y --bins 30 -o heatlog.png
+is_png heatlog.png 3000
+expect 64 "$PIKA" plot data --db "$DB" --kind histogram --x y --log-x \
+  --x-range -1:5 -o bad.png
+contains "$ERR" "positive range" "a log range must be positive"
+
 # Stacked bars: one bar per day, the groups stacked; not with --log-y, and
 # only for bars.
 expect 0 "$PIKA" plot data --db "$DB" --kind bar --x day --y val --agg sum \
