@@ -114,6 +114,25 @@ expect 64 "$PIKA" plot data --db "$DB" --kind scatter --x x --y y \
 expect 65 "$PIKA" plot no_such_table --db "$DB" --kind histogram --x x \
   -o bad.png
 
+# A long load shows DuckDB's progress as a bar on a terminal (script(1)
+# gives the plot a pty), and never on a pipe.
+if command -v script >/dev/null 2>&1; then
+  expect 0 "$PIKA" query --db "$DB" \
+    "CREATE TABLE big AS SELECT i AS x FROM range(4000000) t(i)"
+  cat >slow.sh <<EOS
+exec "$PIKA" plot --db "$DB" --sql "SELECT x::DOUBLE AS x FROM big WHERE \
+md5(md5(md5(x::VARCHAR))) LIKE '00%'" --kind histogram --x x -o "\$1"
+EOS
+  script -qfec "bash slow.sh tty.png" /dev/null >tty.out 2>&1
+  checks=$((checks + 1))
+  grep -aq '\[###*  *\] *[0-9][0-9]*%' tty.out ||
+    fail "no progress bar on a terminal: $(tr '\r' '\n' <tty.out | tail -3)"
+  is_png tty.png 2000
+  bash slow.sh pipe.png 2>pipe.err
+  checks=$((checks + 1))
+  grep -q '%' pipe.err && fail "a progress bar went to a pipe: $(cat pipe.err)"
+fi
+
 # Ctrl-C during a long query: 130, no file. (Were the signal to land before
 # the handler is installed, the default action also gives 130.)
 "$PIKA" plot --db "$DB" --sql "SELECT count(*)::DOUBLE AS x FROM \
