@@ -297,7 +297,7 @@ int cmd_plot(int argc, char **argv) {
     if (pk_pool_create(&pc, &pool) != PK_OK)
       pool = NULL; /* the kernels run in this thread then */
     err = pk_plot_build(pool, &s, cols, &po, &e);
-    if (!err)
+    if (!err && !*pk_cli_dbwatch_flag()) /* Ctrl-C while building: no file */
       err = pk_render_file(pk_plot_out_model(po), out, s.width, s.height,
                            (double)dpi, &e);
   }
