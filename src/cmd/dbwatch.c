@@ -53,6 +53,10 @@ bool pk_cli_dbwatch_stop(pk_cli_dbwatch *dw, pk_db_conn *conn) {
   return got_sigint || pk_db_interrupted(conn);
 }
 
+volatile sig_atomic_t *pk_cli_dbwatch_flag(void) {
+  return &got_sigint;
+}
+
 bool pk_cli_dbwatch_end(pk_cli_dbwatch *dw) {
   sigaction(SIGINT, &dw->old, NULL);
   return got_sigint != 0;

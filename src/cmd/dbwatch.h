@@ -28,6 +28,10 @@ void pk_cli_dbwatch_start(pk_cli_dbwatch *dw, pk_db_conn *conn);
  * can still be stopped) until pk_cli_dbwatch_end. */
 bool pk_cli_dbwatch_stop(pk_cli_dbwatch *dw, pk_db_conn *conn);
 
+/* The flag Ctrl-C sets while SIGINT is caught (for work that polls a
+ * cancel flag, such as the archive decoder). */
+volatile sig_atomic_t *pk_cli_dbwatch_flag(void);
+
 /* Restores SIGINT's previous handling; true if Ctrl-C came at any point. */
 bool pk_cli_dbwatch_end(pk_cli_dbwatch *dw);
 

@@ -1,11 +1,14 @@
 /* import.c — `pika import`: files into a workspace table; a thin wrapper over
  * engine/importer.h. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/archive_src.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/dbwatch.h"
@@ -18,6 +21,7 @@ const char cmd_import_usage[] =
     "                   [--delimiter C] [--quote C] [--escape C]\n"
     "                   [--header|--no-header] [--skip N] [--null STR]...\n"
     "                   [--type COL=TYPE]... [--date-format FMT] [--strict]\n"
+    "                   [--password-file F | --key-file F]\n"
     "\n"
     "Imports files into one table of the workspace database\n"
     "($PIKA_HOME/workspace.duckdb, or --db FILE). Sources: CSV/TSV (the\n"
@@ -25,6 +29,14 @@ const char cmd_import_usage[] =
     "(.parquet), JSON or NDJSON (.json, .ndjson, .jsonl), each possibly\n"
     "compressed (.gz, .zst); several files or glob patterns ('logs/*.csv')\n"
     "go into one table, columns matched by name.\n"
+    "\n"
+    "An .adapipe archive (pika pipe process) is imported on its own, its\n"
+    "format told by the stored original name (data.csv.adapipe is CSV).\n"
+    "It is decoded and verified whole (every chunk and the digest) into an\n"
+    "unnamed temporary file in the database's temp directory, which is\n"
+    "read and then freed.\n"
+    "A wrong password exits 77; a damaged or tampered archive exits 65 and\n"
+    "creates no table.\n"
     "\n"
     "Columns of codes with leading zeros (zip codes) stay text. CSV rows that\n"
     "do not parse are not imported and are reported: how many, and the first\n"
@@ -45,7 +57,10 @@ const char cmd_import_usage[] =
     "(repeatable)\n"
     "  --date-format FMT  date format, e.g. %d/%m/%Y\n"
     "  --strict           any row that does not parse is an error (exit 65)\n"
-    "                     and no table is created\n";
+    "                     and no table is created\n"
+    "  --password-file F  an encrypted archive's password (or set\n"
+    "                     PIKA_PASSWORD; otherwise a terminal prompt)\n"
+    "  --key-file F       an archive's 32-byte key file\n";
 
 /* Appends to a growing array of strings; false when out of memory. */
 static bool push(const char ***arr, size_t *n, const char *s) {
@@ -55,6 +70,33 @@ static bool push(const char ***arr, size_t *n, const char *s) {
   a[(*n)++] = s;
   *arr = a;
   return true;
+}
+
+/* The directory for an archive's decoded copy: DuckDB's temp directory
+ * (created if missing: *made), else $TMPDIR or /tmp. */
+static void temp_dir(pk_db_conn *c, char *buf, size_t cap, bool *made) {
+  *made = false;
+  buf[0] = '\0';
+  duckdb_result res;
+  if (duckdb_query(pk_db_conn_duckdb(c),
+                   "SELECT current_setting('temp_directory')",
+                   &res) == DuckDBSuccess) {
+    char *v = duckdb_value_varchar(&res, 0, 0);
+    if (v && *v)
+      snprintf(buf, cap, "%s", v);
+    duckdb_free(v);
+  }
+  duckdb_destroy_result(&res);
+  if (buf[0]) {
+    if (mkdir(buf, 0700) == 0)
+      *made = true;
+    else if (errno != EEXIST)
+      buf[0] = '\0';
+  }
+  if (!buf[0]) {
+    const char *t = getenv("TMPDIR");
+    snprintf(buf, cap, "%s", t && *t ? t : "/tmp");
+  }
 }
 
 int cmd_import(int argc, char **argv) {
@@ -71,7 +113,9 @@ int cmd_import(int argc, char **argv) {
     O_NULL,
     O_TYPE,
     O_DATEFMT,
-    O_STRICT
+    O_STRICT,
+    O_PASSFILE,
+    O_KEYFILE
   };
   static const struct option opts[] = {
       {"db", required_argument, NULL, O_DB},
@@ -87,8 +131,11 @@ int cmd_import(int argc, char **argv) {
       {"type", required_argument, NULL, O_TYPE},
       {"date-format", required_argument, NULL, O_DATEFMT},
       {"strict", no_argument, NULL, O_STRICT},
+      {"password-file", required_argument, NULL, O_PASSFILE},
+      {"key-file", required_argument, NULL, O_KEYFILE},
       {0}};
   pk_import_opts o = {.header = -1, .skip = -1};
+  pk_secret_source sec = {0};
   const char *dbpath = NULL;
   const char **nulls = NULL, **types = NULL;
   int status = -1;
@@ -147,6 +194,12 @@ int cmd_import(int argc, char **argv) {
     case O_STRICT:
       o.strict = true;
       break;
+    case O_PASSFILE:
+      sec.password_file = optarg;
+      break;
+    case O_KEYFILE:
+      sec.key_file = optarg;
+      break;
     default:
       status = pk_cli_status(c);
       break;
@@ -163,12 +216,48 @@ int cmd_import(int argc, char **argv) {
   o.nsources = (size_t)(argc - optind);
   o.nulls = nulls;
   o.types = types;
+  const char *archive = NULL;
+  for (size_t i = 0; i < o.nsources; i++)
+    if (pk_archive_src_is(o.sources[i]))
+      archive = o.sources[i];
+  if (archive && o.nsources > 1)
+    status = pk_cli_usage_error("import",
+                                "an .adapipe archive is imported on its own");
+  else if (!archive && (sec.password_file || sec.key_file))
+    status = pk_cli_usage_error("import", "--password-file and --key-file "
+                                          "are for .adapipe archives");
+  if (status >= 0) {
+    free(nulls);
+    free(types);
+    return status;
+  }
 
   pk_errmsg e = {{0}};
+  pk_archive_src *as = NULL;
+  char table[256];
+  int err = PK_OK;
+  if (archive) {
+    /* The password first: a prompt must not wait behind the database. */
+    err = pk_archive_src_open(archive, &sec, &as, &e);
+    if (err) {
+      pk_archive_src_close(as);
+      free(nulls);
+      free(types);
+      if (err == PK_ENOENT || err == PK_EPERM)
+        return pk_cli_fail("import", pk_exit_code(err), "%s", e.text);
+      return pk_cli_fail("import", pk_exit_code(err), "%s: %s", archive,
+                         e.text);
+    }
+    if (!o.table) {
+      pk_import_table_name(archive, table, sizeof table);
+      o.table = table;
+    }
+  }
   pk_db *db = NULL;
   pk_db_config cfg = {.path = dbpath, .readers = 1};
-  int err = pk_db_open(&cfg, &db, &e);
+  err = pk_db_open(&cfg, &db, &e);
   if (err) {
+    pk_archive_src_close(as);
     free(nulls);
     free(types);
     return pk_cli_fail("import", pk_exit_code(err), "%s", e.text);
@@ -178,16 +267,39 @@ int cmd_import(int argc, char **argv) {
   pk_cli_dbwatch dw;
   pk_cli_dbwatch_start(&dw, conn);
 
+  char tdir[4096];
+  bool made_tdir = false;
+  const char *served = NULL;
+  char served_buf[8192];
+  if (as) {
+    temp_dir(conn, tdir, sizeof tdir, &made_tdir);
+    err = pk_archive_src_start(as, tdir, pk_cli_dbwatch_flag(), &e);
+    snprintf(served_buf, sizeof served_buf, "%s", pk_archive_src_path(as));
+    served = served_buf; /* outlives the source, for the rejects' names */
+    o.sources = &served;
+    o.format = pk_archive_src_format(as);
+    o.before_commit = pk_archive_src_check;
+    o.before_commit_arg = as;
+  }
   pk_import_result r;
-  err = pk_import(conn, &o, &r, &e);
+  if (!err)
+    err = pk_import(conn, &o, &r, &e);
+  pk_errmsg ae = {{0}};
+  int aerr = as ? pk_archive_src_error(as, &ae) : PK_OK;
+  pk_archive_src_close(as);
 
   bool interrupted = pk_cli_dbwatch_stop(&dw, conn);
   pk_cli_dbwatch_end(&dw);
   pk_db_release(conn);
   pk_db_close(db);
+  if (made_tdir)
+    rmdir(tdir);
   free(nulls);
   free(types);
 
+  if (aerr)
+    return pk_cli_fail("import", pk_exit_code(aerr),
+                       "%s: %s; nothing was imported", archive, ae.text);
   if (interrupted && err)
     return pk_cli_fail("import", PK_EXIT_INTERRUPTED,
                        "interrupted; nothing was imported");
@@ -211,8 +323,9 @@ int cmd_import(int argc, char **argv) {
             (unsigned long long)r.rejected, r.rejected == 1 ? "" : "s");
     for (size_t i = 0; i < r.nshown; i++) {
       const pk_import_reject *j = &r.shown[i];
-      fprintf(stderr, "  %s:%lld: %s%s%s%s\n", j->file, (long long)j->line,
-              j->column[0] ? "column " : "", j->column,
+      fprintf(stderr, "  %s:%lld: %s%s%s%s\n",
+              served && !strcmp(j->file, served) ? archive : j->file,
+              (long long)j->line, j->column[0] ? "column " : "", j->column,
               j->column[0] ? ": " : "", j->reason);
     }
     if (r.rejected > r.nshown)

@@ -24,8 +24,8 @@
 const char cmd_plot_usage[] =
     "usage: pika plot SOURCE|--sql SQL --kind KIND --x COL [--y COL]\n"
     "                 [--color COL] [--z COL] [--agg AGG] [--bins N]\n"
-    "                 [--log-x] [--log-y] [--title T] [--width W]\n"
-    "                 [--height H] [--dpi D] [--x-range A:B]\n"
+    "                 [--stacked] [--log-x] [--log-y] [--title T]\n"
+    "                 [--width W] [--height H] [--dpi D] [--x-range A:B]\n"
     "                 [--y-range A:B] [--db FILE] -o OUT.png|svg|pdf\n"
     "\n"
     "Draws a plot of a workspace table, a file DuckDB can read (CSV,\n"
@@ -41,7 +41,8 @@ const char cmd_plot_usage[] =
     "  histogram  x; Freedman-Diaconis bins unless --bins N\n"
     "  heatmap    x, y in --bins (50) x --bins cells; count, or --agg of --z\n"
     "  bar        categories of x, --agg (count) of y per category, grouped\n"
-    "             by --color (aggregated in DuckDB)\n"
+    "             by --color side by side, or --stacked on one bar\n"
+    "             (aggregated in DuckDB)\n"
     "  box        y per category of x (or x alone): quartiles, 1.5 IQR\n"
     "             whiskers, outliers\n"
     "  violin     as box, with a Gaussian KDE (Silverman's bandwidth; at most\n"
@@ -50,6 +51,10 @@ const char cmd_plot_usage[] =
     "options:\n"
     "  --db FILE         the database file (default: the workspace)\n"
     "  --agg AGG         count (default), sum, mean, min or max\n"
+    "  --stacked         bar: stack the --color groups on one bar\n"
+    "  --log-x, --log-y  log10 axes; histogram, heatmap and density bins are\n"
+    "                    then equally wide in log space, and rows with a\n"
+    "                    value <= 0 there are left out (and counted)\n"
     "  --width/--height  image size in pixels (default 1000 x 600)\n"
     "  --dpi D           text and line scale (default 100)\n"
     "  -o, --output FILE the image; the format follows the extension\n"
@@ -133,6 +138,7 @@ int cmd_plot(int argc, char **argv) {
       {"bins", required_argument, NULL, 'b'},
       {"log-x", no_argument, NULL, 'L'},
       {"log-y", no_argument, NULL, 'M'},
+      {"stacked", no_argument, NULL, 'S'},
       {"title", required_argument, NULL, 't'},
       {"width", required_argument, NULL, 'W'},
       {"height", required_argument, NULL, 'H'},
@@ -187,6 +193,9 @@ int cmd_plot(int argc, char **argv) {
     case 'M':
       s.log_y = true;
       break;
+    case 'S':
+      s.stacked = true;
+      break;
     case 't':
       s.title = optarg;
       break;
@@ -233,6 +242,9 @@ int cmd_plot(int argc, char **argv) {
   if (!ext || (strcasecmp(ext, ".png") && strcasecmp(ext, ".svg") &&
                strcasecmp(ext, ".pdf")))
     return pk_cli_usage_error("plot", "-o must end in .png, .svg or .pdf");
+  if ((s.log_x && s.x_fixed && !(s.x0 > 0)) ||
+      (s.log_y && s.y_fixed && !(s.y0 > 0)))
+    return pk_cli_usage_error("plot", "a log axis needs a positive range");
 
   pk_errmsg e = {{0}};
   pk_sqlbuf srcq = {0}, q = {0};
@@ -285,12 +297,13 @@ int cmd_plot(int argc, char **argv) {
     if (pk_pool_create(&pc, &pool) != PK_OK)
       pool = NULL; /* the kernels run in this thread then */
     err = pk_plot_build(pool, &s, cols, &po, &e);
-    if (!err)
+    if (!err && !*pk_cli_dbwatch_flag()) /* Ctrl-C while building: no file */
       err = pk_render_file(pk_plot_out_model(po), out, s.width, s.height,
                            (double)dpi, &e);
   }
   interrupted = pk_cli_dbwatch_end(&dw) || interrupted;
   size_t rows = cols ? cols->nrows : 0, pts = po ? pk_plot_out_points(po) : 0;
+  size_t nonpos = po ? pk_plot_out_nonpositive(po) : 0;
   pk_plot_out_free(po);
   pk_cols_free(cols);
   if (pool)
@@ -305,5 +318,10 @@ int cmd_plot(int argc, char **argv) {
     return pk_cli_fail("plot", pk_exit_code(err), "%s", e.text);
   fprintf(stderr, "plot: %zu rows, %zu points drawn, %s, %.3f s -> %s\n", rows,
           pts, kind, (double)(pk_now_ns() - t0) / 1e9, out);
+  if (nonpos)
+    fprintf(stderr,
+            "plot: %zu row%s left out: a value <= 0 cannot go on a log "
+            "axis\n",
+            nonpos, nonpos == 1 ? "" : "s");
   return EX_OK;
 }

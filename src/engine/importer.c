@@ -39,13 +39,29 @@ static enum kind kind_of(const char *path) {
   return K_CSV;
 }
 
+const char *pk_import_format_of(const char *name) {
+  return kind_names[kind_of(name)];
+}
+
+static int kind_named(const char *format, enum kind *k) {
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(format, kind_names[i])) {
+      *k = (enum kind)i;
+      return PK_OK;
+    }
+  return PK_EINVAL;
+}
+
 void pk_import_table_name(const char *source, char *buf, size_t cap) {
   if (cap == 0)
     return;
   const char *base = strrchr(source, '/');
   base = base ? base + 1 : source;
   size_t n = strlen(base);
-  /* Drop the compression suffix, then one format extension. */
+  /* Drop an archive's suffix, the compression suffix, then one format
+   * extension. */
+  if (ends_with(base, n, ".adapipe"))
+    n -= 8;
   if (ends_with(base, n, ".gz"))
     n -= 3;
   else if (ends_with(base, n, ".zst"))
@@ -152,6 +168,8 @@ static int check_sources(const pk_import_opts *o, enum kind *kind,
         return pk_errmsg_set(e, PK_ENOMEM, "out of memory");
     }
     enum kind k = kind_of(s);
+    if (o->format && kind_named(o->format, &k))
+      return pk_errmsg_set(e, PK_EINVAL, "unknown format '%s'", o->format);
     if (i == 0)
       *kind = k;
     else if (k != *kind)
@@ -472,7 +490,7 @@ int pk_import(pk_db_conn *c, const pk_import_opts *o, pk_import_result *r,
     add_sources(&sql, o);
     if (files.n > 1)
       pk_sqlbuf_add(&sql, ", union_by_name = true");
-    pk_sqlbuf_add(&sql, "); COMMIT");
+    pk_sqlbuf_add(&sql, ")");
   } else {
     /* CSV: rejects cannot be stored with union_by_name, so several files
      * become one table in two steps: the table from the union (BY NAME) of
@@ -504,7 +522,7 @@ int pk_import(pk_db_conn *c, const pk_import_opts *o, pk_import_result *r,
         err = pk_errmsg_set(
             e, PK_EINVAL, "--type %s: no source has that column", o->types[i]);
     if (!err && files.n == 1) {
-      pk_sqlbuf_addf(&sql, " AS SELECT * FROM %s; COMMIT", readers[0].s);
+      pk_sqlbuf_addf(&sql, " AS SELECT * FROM %s", readers[0].s);
     } else if (!err) {
       pk_sqlbuf_add(&sql, " AS ");
       for (size_t i = 0; i < files.n; i++)
@@ -515,7 +533,6 @@ int pk_import(pk_db_conn *c, const pk_import_opts *o, pk_import_result *r,
         pk_sqlbuf_ident(&sql, r->table);
         pk_sqlbuf_addf(&sql, " BY NAME SELECT * FROM %s", readers[i].s);
       }
-      pk_sqlbuf_add(&sql, "; COMMIT");
     }
     for (size_t i = 0; readers && i < files.n; i++) {
       if (readers[i].err && !err)
@@ -534,6 +551,10 @@ int pk_import(pk_db_conn *c, const pk_import_opts *o, pk_import_result *r,
     err = pk_errmsg_set(e, PK_ENOMEM, "out of memory");
   if (!err) {
     err = pk_db_exec(c, sql.s, NULL, e);
+    if (!err && o->before_commit)
+      err = o->before_commit(o->before_commit_arg, e);
+    if (!err)
+      err = pk_db_exec(c, "COMMIT", NULL, e);
     if (err) {
       pk_errmsg keep = {{0}};
       if (e)

@@ -62,6 +62,15 @@ typedef struct pk_import_opts {
   size_t ntypes;
   const char *date_format;
   bool strict;
+  /* "csv", "parquet" or "json": the sources' format, for sources whose
+   * names do not tell it (a FIFO, /proc/self/fd/N); NULL: by extension. */
+  const char *format;
+  /* Called after the data was read and before COMMIT (NULL: none); an
+   * error return rolls the import back and becomes pk_import's result.
+   * For a source streamed from elsewhere that is verified only at its end
+   * (an .adapipe archive through a FIFO). */
+  int (*before_commit)(void *arg, pk_errmsg *e);
+  void *before_commit_arg;
 } pk_import_opts;
 
 typedef struct pk_import_reject {
@@ -84,8 +93,14 @@ typedef struct pk_import_result {
   uint64_t ns;            /* wall time */
 } pk_import_result;
 
+/* The format of a file by its name, as the importer reads it: "parquet"
+ * (.parquet, .pq), "json" (.json, .ndjson, .jsonl) or "csv" (anything else),
+ * after a .gz or .zst suffix. */
+const char *pk_import_format_of(const char *name);
+
 /* The default table name for a source path: the file name without
- * directories and extensions (compression suffix included), every character
+ * directories, an .adapipe suffix and extensions (compression suffix
+ * included), every character
  * outside [A-Za-z0-9_] turned into '_', prefixed with 't_' if it starts with
  * a digit, "data" if nothing is left. */
 void pk_import_table_name(const char *source, char *buf, size_t cap);

@@ -470,6 +470,47 @@ out:
   return rc;
 }
 
+/* ---- log-space binning --------------------------------------------------*/
+
+typedef struct logmap_ctx {
+  const double *v;
+  double *out;
+  uint64_t nonpos[PAR_MAX_PARTS];
+} logmap_ctx;
+
+static void logmap_part(void *vctx, unsigned part, size_t lo, size_t hi) {
+  logmap_ctx *c = vctx;
+  uint64_t np = 0;
+  for (size_t i = lo; i < hi; i++) {
+    double v = c->v[i];
+    np += v <= 0 && isfinite(v);
+    c->out[i] = v > 0 ? log10(v) : NAN;
+  }
+  c->nonpos[part] += np;
+}
+
+int pk_log10_map(pk_pool *pool, const double *v, size_t n, double *out,
+                 uint64_t *nonpositive) {
+  if (n > 0 && (!v || !out))
+    return PK_EINVAL;
+  logmap_ctx *c = calloc(1, sizeof *c);
+  if (!c)
+    return PK_ENOMEM;
+  c->v = v;
+  c->out = out;
+  par p = {.n = n, .dynamic = true, .fn = logmap_part, .ctx = c};
+  p.nparts = par_nparts(pool, n);
+  if (n)
+    par_run(pool, &p);
+  uint64_t np = 0;
+  for (unsigned i = 0; i < PAR_MAX_PARTS; i++)
+    np += c->nonpos[i];
+  free(c);
+  if (nonpositive)
+    *nonpositive = np;
+  return PK_OK;
+}
+
 /* ---- quantiles, Freedman–Diaconis, nice bins ----------------------------*/
 
 static inline void swapd(double *a, double *b) {

@@ -163,6 +163,19 @@ int pk_fd_width(const double *v, size_t n, double *width, double *lo,
 int pk_hist_nice(double lo, double hi, double width, size_t max_bins,
                  double *nlo, double *nhi, size_t *nbins, double *nwidth);
 
+/* ---- log-space binning --------------------------------------------------*/
+
+/* For binning on a log axis: out[i] = log10(v[i]) where v[i] > 0, else NaN
+ * (so a non-positive value, NaN or -inf is skipped by the kernels above;
+ * +inf stays +inf, also skipped). Binning the result with the rule of the
+ * top comment over [log10(a), log10(b)) gives bins of equal width in log
+ * space; the SQL equivalent replaces v by log10(v) under WHERE v > 0
+ * (DuckDB's log10 is the C library's, so the values are bit-identical).
+ * out may be v (in place). *nonpositive (optional) gets the number of
+ * finite values <= 0. Threading as pk_density2d; no allocation. */
+int pk_log10_map(pk_pool *pool, const double *v, size_t n, double *out,
+                 uint64_t *nonpositive);
+
 /* ---- M4 ------------------------------------------------------------------*/
 
 /* One pixel column of an M4 reduction: the indices (into the input arrays) of

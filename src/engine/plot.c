@@ -10,6 +10,8 @@
 struct pk_plot_out {
   pk_plot plot;
   size_t points;
+  size_t nonpositive;
+  pk_plot_binning bx, by;
   void **owned;
   size_t nowned, capowned;
 };
@@ -63,6 +65,12 @@ int pk_plot_sql(const pk_plot_spec *s, const char *source, pk_sqlbuf *out,
     return pk_errmsg_set(e, PK_EINVAL,
                          "heatmap with --agg %s needs a value column (--z)",
                          pk_kagg_name(s->agg));
+  if (s->stacked && s->kind != PK_PLOT_BAR)
+    return pk_errmsg_set(e, PK_EINVAL, "--stacked is for bar plots, not %s",
+                         kind);
+  if (s->stacked && s->log_y)
+    return pk_errmsg_set(e, PK_EINVAL,
+                         "stacked bars cannot use a log y axis (--log-y)");
   int n = 0;
   pk_sqlbuf_add(out, "SELECT ");
   if (s->kind == PK_PLOT_BAR) {
@@ -168,6 +176,16 @@ const pk_plot *pk_plot_out_model(const pk_plot_out *o) {
 size_t pk_plot_out_points(const pk_plot_out *o) {
   return o->points;
 }
+size_t pk_plot_out_nonpositive(const pk_plot_out *o) {
+  return o->nonpositive;
+}
+void pk_plot_out_binning(const pk_plot_out *o, pk_plot_binning *x,
+                         pk_plot_binning *y) {
+  if (x)
+    *x = o->bx;
+  if (y)
+    *y = o->by;
+}
 
 #define NOMEM(e) pk_errmsg_set(e, PK_ENOMEM, "out of memory")
 
@@ -199,25 +217,31 @@ static bool range_of(const double *v, size_t n, double *lo, double *hi) {
 }
 
 /* A half-open viewport [lo, hi) that holds every finite value of v (or the
- * fixed range). */
-static int viewport(ctx *c, const pk_col *col, bool fixed, double f0, double f1,
-                    double *lo, double *hi) {
+ * fixed range), v being col's values or, on a log axis, their log10
+ * (pk_log10_map), and then [lo, hi) is in log space too. */
+static int view_of(ctx *c, const pk_col *col, const double *v, bool log,
+                   bool fixed, double f0, double f1, double *lo, double *hi) {
+  if (fixed && log && !(f0 > 0))
+    return pk_errmsg_set(c->e, PK_EINVAL,
+                         "a log axis needs a positive range, not %g:%g", f0,
+                         f1);
   if (fixed) {
-    *lo = f0;
-    *hi = f1;
+    *lo = log ? log10(f0) : f0;
+    *hi = log ? log10(f1) : f1;
     return PK_OK;
   }
+  /* The linear extent was recorded at load; a log axis scans its map. */
   bool any;
-  if (col->ranged) {
+  if (!log && v == col->v && col->ranged) {
     *lo = col->min;
     *hi = col->max;
     any = *lo <= *hi;
   } else {
-    any = range_of(col->v, c->n, lo, hi);
+    any = range_of(v, c->n, lo, hi);
   }
   if (!any)
-    return pk_errmsg_set(c->e, PK_EINVAL, "column '%s' has no finite values",
-                         col->name);
+    return pk_errmsg_set(c->e, PK_EINVAL, "column '%s' has no %s values",
+                         col->name, log ? "positive (log axis)" : "finite");
   if (*lo == *hi) {
     double d = *lo == 0 ? 0.5 : fabs(*lo) * 0.05;
     *lo -= d;
@@ -226,6 +250,46 @@ static int viewport(ctx *c, const pk_col *col, bool fixed, double f0, double f1,
     *hi = nextafter(*hi, INFINITY);
   }
   return PK_OK;
+}
+
+static int viewport(ctx *c, const pk_col *col, bool fixed, double f0, double f1,
+                    double *lo, double *hi) {
+  return view_of(c, col, col->v, false, fixed, f0, f1, lo, hi);
+}
+
+/* The values to bin on an axis: col's own, or on a log axis log10 of them in
+ * *tmp (malloc'd; the caller frees it), the non-positive ones counted in
+ * *nonpos (optional). */
+static int bin_values(ctx *c, const pk_col *col, bool log, const double **v,
+                      double **tmp, uint64_t *nonpos) {
+  *tmp = NULL;
+  *v = col->v;
+  if (nonpos)
+    *nonpos = 0;
+  if (!log)
+    return PK_OK;
+  *tmp = malloc((c->n ? c->n : 1) * sizeof **tmp);
+  if (!*tmp)
+    return NOMEM(c->e);
+  int err = pk_log10_map(c->pool, col->v, c->n, *tmp, nonpos);
+  if (err)
+    return pk_errmsg_set(c->e, err, "cannot map '%s' to log space", col->name);
+  *v = *tmp;
+  return PK_OK;
+}
+
+/* n + 1 bin edges in data space for bins of width w from lo (log space),
+ * the last at hi; strictly ascending even where 10^x rounds two together. */
+static double *log_edges(ctx *c, size_t n, double lo, double w, double hi) {
+  double *e = oalloc(c->o, n + 1, sizeof *e);
+  if (!e)
+    return NULL;
+  for (size_t i = 0; i <= n; i++) {
+    e[i] = pow(10, i == n ? hi : lo + (double)i * w);
+    if (i && !(e[i] > e[i - 1]))
+      e[i] = nextafter(e[i - 1], INFINITY);
+  }
+  return e;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -390,12 +454,28 @@ static void set_axes(ctx *c) {
 
 /* ---- kinds -------------------------------------------------------------- */
 
-static int grid_from(ctx *c, const pk_col *w, pk_kagg agg, size_t nx,
-                     size_t ny) {
+/* Points left out of a 2-D binning for a non-positive coordinate on a log
+ * axis (a point counts once). */
+static size_t nonpos_points(ctx *c, bool lx, bool ly, uint64_t npx,
+                            uint64_t npy) {
+  if (!(lx && ly))
+    return (size_t)(npx + npy);
+  size_t n = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    double x = c->x->v[i], y = c->y->v[i];
+    n += (x <= 0 && isfinite(x)) || (y <= 0 && isfinite(y));
+  }
+  return n;
+}
+
+static int grid_bin(ctx *c, const pk_col *w, pk_kagg agg, size_t nx, size_t ny,
+                    const double *xv, const double *yv) {
+  bool lx = c->s->log_x, ly = c->s->log_y;
   double x0, x1, y0, y1;
-  int err = viewport(c, c->x, c->s->x_fixed, c->s->x0, c->s->x1, &x0, &x1);
+  int err =
+      view_of(c, c->x, xv, lx, c->s->x_fixed, c->s->x0, c->s->x1, &x0, &x1);
   if (!err)
-    err = viewport(c, c->y, c->s->y_fixed, c->s->y0, c->s->y1, &y0, &y1);
+    err = view_of(c, c->y, yv, ly, c->s->y_fixed, c->s->y0, c->s->y1, &y0, &y1);
   if (err)
     return err;
   uint64_t *counts = oalloc(c->o, nx * ny, sizeof *counts);
@@ -404,10 +484,12 @@ static int grid_from(ctx *c, const pk_col *w, pk_kagg agg, size_t nx,
     return NOMEM(c->e);
   pk_density2d_spec ds = {x0, x1, y0, y1, nx, ny, agg};
   pk_kstats ks;
-  err = pk_density2d(c->pool, c->x->v, c->y->v, w ? w->v : NULL, c->n, &ds,
-                     counts, agg == PK_KAGG_COUNT ? NULL : v, &ks);
+  err = pk_density2d(c->pool, xv, yv, w ? w->v : NULL, c->n, &ds, counts,
+                     agg == PK_KAGG_COUNT ? NULL : v, &ks);
   if (err)
     return pk_errmsg_set(c->e, err, "cannot bin the points");
+  c->o->bx = (pk_plot_binning){true, lx, x0, x1, nx};
+  c->o->by = (pk_plot_binning){true, ly, y0, y1, ny};
   if (agg == PK_KAGG_COUNT)
     for (size_t i = 0; i < nx * ny; i++)
       v[i] = (double)counts[i];
@@ -416,10 +498,16 @@ static int grid_from(ctx *c, const pk_col *w, pk_kagg agg, size_t nx,
   g->nx = nx;
   g->ny = ny;
   g->v = v;
-  g->x0 = x0;
-  g->x1 = x1;
-  g->y0 = y0;
-  g->y1 = y1;
+  g->x0 = lx ? pow(10, x0) : x0;
+  g->x1 = lx ? pow(10, x1) : x1;
+  g->y0 = ly ? pow(10, y0) : y0;
+  g->y1 = ly ? pow(10, y1) : y1;
+  /* Log-space cells: their edges in data space, so that they line up on
+   * the log axis. */
+  if (lx && !(g->xedges = log_edges(c, nx, x0, (x1 - x0) / (double)nx, x1)))
+    return NOMEM(c->e);
+  if (ly && !(g->yedges = log_edges(c, ny, y0, (y1 - y0) / (double)ny, y1)))
+    return NOMEM(c->e);
   g->value = agg == PK_KAGG_COUNT ? PK_GRID_COUNT
              : agg == PK_KAGG_SUM ? PK_GRID_SUM
                                   : PK_GRID_MEAN;
@@ -431,6 +519,24 @@ static int grid_from(ctx *c, const pk_col *w, pk_kagg agg, size_t nx,
     c->o->plot.colorbar_title = t;
   }
   return PK_OK;
+}
+
+static int grid_from(ctx *c, const pk_col *w, pk_kagg agg, size_t nx,
+                     size_t ny) {
+  bool lx = c->s->log_x, ly = c->s->log_y;
+  const double *xv, *yv;
+  double *tx = NULL, *ty = NULL;
+  uint64_t npx = 0, npy = 0;
+  int err = bin_values(c, c->x, lx, &xv, &tx, &npx);
+  if (!err)
+    err = bin_values(c, c->y, ly, &yv, &ty, &npy);
+  if (!err)
+    err = grid_bin(c, w, agg, nx, ny, xv, yv);
+  free(tx);
+  free(ty);
+  if (!err)
+    c->o->nonpositive = nonpos_points(c, lx, ly, npx, npy);
+  return err;
 }
 
 static int build_scatter(ctx *c) {
@@ -603,21 +709,42 @@ static bool all_integral(const double *v, size_t n) {
   return true;
 }
 
+static int hist_bins(ctx *c, const double *xv, bool lg);
+
 static int build_histogram(ctx *c) {
   pk_plot *p = &c->o->plot;
   p->kind = PK_PLOT_HISTOGRAM;
   p->y.title = "count";
+  bool lg = c->s->log_x;
+  const double *xv;
+  double *tmp;
+  uint64_t np;
+  int err = bin_values(c, c->x, lg, &xv, &tmp, &np);
+  if (!err)
+    err = hist_bins(c, xv, lg);
+  free(tmp);
+  c->o->nonpositive = (size_t)np;
+  return err;
+}
+
+/* The histogram of xv: x's values or, on a log axis (lg), their log10. */
+static int hist_bins(ctx *c, const double *xv, bool lg) {
+  pk_plot *p = &c->o->plot;
   double w, lo, hi, nlo, nhi, nw;
   size_t nb;
-  if (pk_fd_width(c->x->v, c->n, &w, &lo, &hi))
+  if (pk_fd_width(xv, c->n, &w, &lo, &hi))
     return NOMEM(c->e);
+  if (c->s->x_fixed && lg && !(c->s->x0 > 0))
+    return pk_errmsg_set(c->e, PK_EINVAL,
+                         "a log axis needs a positive range, not %g:%g",
+                         c->s->x0, c->s->x1);
   if (c->s->x_fixed) {
-    lo = c->s->x0;
-    hi = c->s->x1;
+    lo = lg ? log10(c->s->x0) : c->s->x0;
+    hi = lg ? log10(c->s->x1) : c->s->x1;
   }
   if (!(lo <= hi))
-    return pk_errmsg_set(c->e, PK_EINVAL, "column '%s' has no finite values",
-                         c->x->name);
+    return pk_errmsg_set(c->e, PK_EINVAL, "column '%s' has no %s values",
+                         c->x->name, lg ? "positive (log axis)" : "finite");
   if (c->s->bins) {
     nb = c->s->bins;
     nlo = lo;
@@ -627,15 +754,15 @@ static int build_histogram(ctx *c) {
     if (w <= 0) { /* Sturges */
       size_t m = 0;
       for (size_t i = 0; i < c->n; i++)
-        m += isfinite(c->x->v[i]);
+        m += isfinite(xv[i]);
       w = (hi - lo) / (ceil(log2((double)(m ? m : 1))) + 1);
     }
     if (pk_hist_nice(lo, hi, w, 10000, &nlo, &nhi, &nb, &nw))
       return pk_errmsg_set(c->e, PK_EINVAL, "cannot lay out the bins");
     /* Integer data (counts, minutes, years) in bins narrower than 1 or of
      * fractional width alternates full and empty bins: use whole widths
-     * and centre each integer in its bin. */
-    if (all_integral(c->x->v, c->n)) {
+     * and centre each integer in its bin. (Not in log space.) */
+    if (!lg && all_integral(c->x->v, c->n)) {
       nw = nw < 1 ? 1 : round(nw);
       nlo = floor(lo) - 0.5;
       double span = hi + 0.5 - nlo;
@@ -645,21 +772,25 @@ static int build_histogram(ctx *c) {
     }
   }
   uint64_t *cnt = oalloc(c->o, nb, sizeof *cnt);
-  double *edges = oalloc(c->o, nb + 1, sizeof *edges);
+  double *edges =
+      lg ? log_edges(c, nb, nlo, nw, nhi) : oalloc(c->o, nb + 1, sizeof *edges);
   double *counts = oalloc(c->o, nb, sizeof *counts);
   if (!cnt || !edges || !counts)
     return NOMEM(c->e);
   /* With exact bins the maximum sits on the last edge: count it in. */
   double khi = c->s->bins ? nextafter(nhi, INFINITY) : nhi;
   pk_kstats ks;
-  int err = pk_histogram1d(c->pool, c->x->v, c->n, nlo, khi, nb, cnt, &ks);
+  int err = pk_histogram1d(c->pool, xv, c->n, nlo, khi, nb, cnt, &ks);
   if (err)
     return pk_errmsg_set(c->e, err, "cannot count the histogram");
   for (size_t i = 0; i < nb; i++) {
     counts[i] = (double)cnt[i];
-    edges[i] = nlo + (double)i * nw;
+    if (!lg)
+      edges[i] = nlo + (double)i * nw;
   }
-  edges[nb] = nhi;
+  if (!lg)
+    edges[nb] = nhi;
+  c->o->bx = (pk_plot_binning){true, lg, nlo, khi, nb};
   c->o->points = ks.counted;
   p->hist = (pk_hist){nb, edges, counts};
   return PK_OK;
@@ -698,7 +829,7 @@ static int build_bar(ctx *c) {
     v[(size_t)gx.code[i] * gc.n + s] = c->y->v[i];
     c->o->points++;
   }
-  p->bars = (pk_bars){gx.n, gc.n, gx.names, gc.names, v, 0};
+  p->bars = (pk_bars){gx.n, gc.n, gx.names, gc.names, v, c->s->stacked};
   if (!c->s->y || c->s->agg == PK_KAGG_COUNT) {
     p->y.title = "count";
   } else {

@@ -41,7 +41,10 @@
  *              (required then).
  *   bar        x categories (a categorical column's labels, or a numeric
  *              column's distinct values), y = agg(y) from the SQL (count:
- *              count(*), no y needed); grouped side by side by color.
+ *              count(*), no y needed); grouped side by side by color,
+ *              or with `stacked` stacked on one bar per category
+ *              (positive values upwards from 0, negative ones downwards;
+ *              not with log_y).
  *   box        groups from x, values from y (without y: x is the value and
  *              there is one group). Quartiles by pk_quantiles, whiskers at
  *              the most extreme values within 1.5 IQR of the box, outliers
@@ -55,7 +58,21 @@
  * column's own codes are in order of first appearance); rows whose group
  * column is NULL are left out.
  * DATE/TIMESTAMP x or y columns give a time axis (epoch seconds, UTC).
- * log_x/log_y set log axes; the binning kinds bin in linear data space.
+ *
+ * Log axes. log_x/log_y set log10 axes. The binning kinds (histogram,
+ * heatmap, the density raster) then bin in log space: the values are
+ * mapped to log10(v) (pk_log10_map), the viewport and the bins are laid out
+ * there (Freedman–Diaconis on the logs, nice widths such as 0.1 or 0.25
+ * decade, or `bins` equal bins), and the kernels count with their usual
+ * rule, so every bin is equally wide on the axis; the SQL equivalent is the
+ * kernels' query on log10(v) under WHERE v > 0. Values <= 0 cannot be
+ * placed: they are left out and counted (pk_plot_out_nonpositive). The
+ * model gets the bins' edges in data space (hist.edges, grid.xedges /
+ * yedges = 10^edge), so bars and cells line up on the log axis; a fixed
+ * range on a log axis must be positive. Integer data is not centred on
+ * whole numbers in log space. Other kinds draw raw or M4-reduced points,
+ * and the renderer leaves out non-positive ones. Memory: 8 bytes a point
+ * per log axis for the mapped copy, freed before the build returns.
  *
  * Ownership. The built model points into memory owned by the pk_plot_out
  * and into the pk_cols, which must outlive it. Threads: the kernels run on
@@ -92,6 +109,7 @@ typedef struct pk_plot_spec {
   pk_kagg agg;               /* bar: of y; heatmap: of z */
   size_t bins;               /* histogram/heatmap; 0: automatic */
   bool log_x, log_y;
+  bool stacked; /* bar: the color groups stacked, not side by side */
   const char *title;
   bool x_fixed, y_fixed; /* use [x0, x1] / [y0, y1] as the viewport */
   double x0, x1, y0, y1;
@@ -106,8 +124,8 @@ int pk_kagg_parse(const char *s, pk_kagg *out);
 /* Appends to out the query to load for spec from source, itself a query
  * (e.g. SELECT * FROM 'file.csv'). Identifiers are quoted. PK_EINVAL with
  * a sentence if the kind lacks a column it needs (y for scatter/line/area/
- * heatmap, z for a heatmap with agg != count, y for bar with agg != count);
- * PK_ENOMEM. */
+ * heatmap, z for a heatmap with agg != count, y for bar with agg != count),
+ * or `stacked` is set for a kind other than bar or with log_y; PK_ENOMEM. */
 int pk_plot_sql(const pk_plot_spec *spec, const char *source, pk_sqlbuf *out,
                 pk_errmsg *e);
 
@@ -129,10 +147,28 @@ typedef struct pk_plot_out pk_plot_out;
 int pk_plot_build(pk_pool *pool, const pk_plot_spec *spec, const pk_cols *cols,
                   pk_plot_out **out, pk_errmsg *e);
 
+/* How one axis was binned, in the kernels' terms: the viewport [lo, hi) and
+ * the bin count n, in log10 space when `log` (then the bins are edges
+ * 10^lo ... 10^hi in data space). `used` is false for an axis that was not
+ * binned. With exact --bins the histogram's hi is one ulp above its last
+ * edge (the maximum is counted in the last bin). For tests and hover. */
+typedef struct pk_plot_binning {
+  bool used;
+  bool log;
+  double lo, hi;
+  size_t n;
+} pk_plot_binning;
+
 /* The model (valid until pk_plot_out_free). */
 const pk_plot *pk_plot_out_model(const pk_plot_out *o);
 /* Points that went into the picture (after NULL/NaN and viewport). */
 size_t pk_plot_out_points(const pk_plot_out *o);
+/* Rows left out of a log-space binning because a coordinate on a log axis
+ * was <= 0 (a row counts once); 0 without log axes. */
+size_t pk_plot_out_nonpositive(const pk_plot_out *o);
+/* The binning of x and y (either may be NULL). */
+void pk_plot_out_binning(const pk_plot_out *o, pk_plot_binning *x,
+                         pk_plot_binning *y);
 void pk_plot_out_free(pk_plot_out *o);
 
 #endif /* PIKA_ENGINE_PLOT_H */

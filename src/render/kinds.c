@@ -23,10 +23,6 @@ static int add_legend(pk__ctx *c, const char *label, pk_rgb color,
   return PK_OK;
 }
 
-static int grid_uniform(const pk_grid *g) {
-  return g->xedges == NULL && g->yedges == NULL;
-}
-
 static double grid_edge(const pk_grid *g, int xaxis, size_t i) {
   const double *edges = xaxis ? g->xedges : g->yedges;
   size_t n = xaxis ? g->nx : g->ny;
@@ -353,12 +349,32 @@ static void draw_lines(pk__ctx *c, int area) {
   }
 }
 
+/* Whether the cells of one axis land on equal steps in output space:
+ * uniform cells on a linear axis, or edges that map to equal steps (such as
+ * log-spaced edges on a log axis, from log-space binning). */
+static int axis_even(const pk__ctx *c, int xaxis) {
+  const pk_grid *g = &c->p->grid;
+  const pk__axis *a = xaxis ? &c->x : &c->y;
+  const double *edges = xaxis ? g->xedges : g->yedges;
+  size_t n = xaxis ? g->nx : g->ny;
+  if (!edges)
+    return !a->log;
+  if (a->log && !(edges[0] > 0))
+    return 0;
+  double A = pk__map(a, edges[0]), B = pk__map(a, edges[n]);
+  double step = (B - A) / (double)n;
+  for (size_t i = 1; i < n; i++)
+    if (!(fabs(pk__map(a, edges[i]) - (A + step * (double)i)) <=
+          1e-3 * fabs(step)))
+      return 0;
+  return 1;
+}
+
 /* Whether grid cells land on equal steps in output space, so the grid can
  * go out as one nearest-sampled image (no seams, tiny vector files). */
 static int grid_as_image(const pk__ctx *c) {
   const pk_grid *g = &c->p->grid;
-  return grid_uniform(g) && !c->x.log && !c->y.log && g->nx <= 32767 &&
-         g->ny <= 32767;
+  return g->nx <= 32767 && g->ny <= 32767 && axis_even(c, 1) && axis_even(c, 0);
 }
 
 static void draw_grid(pk__ctx *c) {
@@ -390,8 +406,10 @@ static void draw_grid(pk__ctx *c) {
       }
     }
     cairo_surface_mark_dirty(img);
-    double X0 = pk__map(&c->x, g->x0), X1 = pk__map(&c->x, g->x1);
-    double Y0 = pk__map(&c->y, g->y0), Y1 = pk__map(&c->y, g->y1);
+    double X0 = pk__map(&c->x, grid_edge(g, 1, 0)),
+           X1 = pk__map(&c->x, grid_edge(g, 1, g->nx));
+    double Y0 = pk__map(&c->y, grid_edge(g, 0, 0)),
+           Y1 = pk__map(&c->y, grid_edge(g, 0, g->ny));
     cairo_save(cr);
     cairo_translate(cr, X0, Y1);
     cairo_scale(cr, (X1 - X0) / (double)g->nx, (Y0 - Y1) / (double)g->ny);

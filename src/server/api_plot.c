@@ -74,7 +74,9 @@ int pk_parse_plot_spec(json_t *sj, json_t *vp, int width, int height,
   }
   spec->log_x = opt_bool(sj, "log_x", &bad);
   spec->log_y = opt_bool(sj, "log_y", &bad);
-  (void)opt_bool(sj, "stacked", &bad);
+  /* Stacking only means something for bars; the canvas keeps the toggle
+   * when the kind changes, so it is ignored elsewhere rather than refused. */
+  spec->stacked = opt_bool(sj, "stacked", &bad) && spec->kind == PK_PLOT_BAR;
   if (bad || !spec->x) {
     snprintf(msg, cap,
              "spec wants x (a column name), optional y, color, z, title "
@@ -146,7 +148,6 @@ typedef struct pjob {
   pk_op *op;
   const char *sql;
   pk_plot_spec spec;
-  bool stacked;
   /* plot */
   const char *plot_id;
   long long seq;
@@ -191,7 +192,6 @@ static void plot_task(void *arg) {
     const pk_cols *cols = pk_cache_cols_view(h);
     bool cached = pk_cache_cols_hit(h);
     pk_plot model = *pk_plot_out_model(po);
-    model.bars.stacked = j->stacked;
     pk_pkpl_meta m = {.plot = j->plot_id,
                       .seq = j->seq,
                       .rows = cols->nrows,
@@ -230,7 +230,6 @@ static int parse_common(pk_req *r, json_t *body, pjob *j, int defw, int defh,
   if (pk_parse_plot_spec(spec, json_object_get(body, "viewport"), w, h,
                          &j->spec, msg, sizeof msg))
     return pk_reply_error(r, 400, "bad_request", "%s", msg);
-  j->stacked = json_is_true(json_object_get(spec, "stacked"));
   pk_sqlbuf q = {0};
   pk_errmsg e = {{0}};
   int err = pk_plot_sql(&j->spec, j->sql, &q, &e);
@@ -300,7 +299,6 @@ static void export_task(void *arg) {
     j->err = build(j, &h, &po);
     if (!j->err) {
       pk_plot model = *pk_plot_out_model(po);
-      model.bars.stacked = j->stacked;
       if (!strcmp(f, "png"))
         j->err = pk_render_png_buffer(&model, j->spec.width, j->spec.height,
                                       j->dpi, &j->out, &j->len, NULL, &j->e);

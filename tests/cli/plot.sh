@@ -51,6 +51,31 @@ is_png bar.png 3000
 expect 0 "$PIKA" plot data --db "$DB" --kind bar --x grp --y val --agg mean \
   --color day -o bar2.png
 is_png bar2.png 3000
+# Log axes: bins equal in log space; values <= 0 left out and counted.
+expect 0 "$PIKA" plot data --db "$DB" --kind histogram --x y --log-x \
+  -o hlog.png
+is_png hlog.png 3000
+nonpos=$("$PIKA" query --db "$DB" -f csv "SELECT count(*) FROM data WHERE y <= 0" | tail -1)
+contains "$ERR" "plot: $nonpos rows left out: a value <= 0" "log-x counts y <= 0"
+expect 0 "$PIKA" plot data --db "$DB" --kind heatmap --x val --y x --log-x \
+  --log-y --bins 30 -o heatlog.png
+is_png heatlog.png 3000
+expect 64 "$PIKA" plot data --db "$DB" --kind histogram --x y --log-x \
+  --x-range -1:5 -o bad.png
+contains "$ERR" "positive range" "a log range must be positive"
+
+# Stacked bars: one bar per day, the groups stacked; not with --log-y, and
+# only for bars.
+expect 0 "$PIKA" plot data --db "$DB" --kind bar --x day --y val --agg sum \
+  --color grp --stacked -o stacked.png
+contains "$ERR" "28 rows" "stacked bars: (day, grp) groups from SQL"
+is_png stacked.png 3000
+expect 64 "$PIKA" plot data --db "$DB" --kind bar --x day --color grp \
+  --stacked --log-y -o bad.png
+contains "$ERR" "log y axis" "stacked + --log-y is refused"
+expect 64 "$PIKA" plot data --db "$DB" --kind line --x x --y y --stacked \
+  -o bad.png
+contains "$ERR" "--stacked is for bar plots" "stacked is for bars"
 for kind in box violin; do
   expect 0 "$PIKA" plot data --db "$DB" --kind $kind --x grp --y y -o "$kind.png"
   is_png "$kind.png" 3000
@@ -88,6 +113,25 @@ expect 64 "$PIKA" plot data --db "$DB" --kind scatter --x x --y y \
   --x-range 3:1 -o bad.png
 expect 65 "$PIKA" plot no_such_table --db "$DB" --kind histogram --x x \
   -o bad.png
+
+# A long load shows DuckDB's progress as a bar on a terminal (script(1)
+# gives the plot a pty), and never on a pipe.
+if command -v script >/dev/null 2>&1; then
+  expect 0 "$PIKA" query --db "$DB" \
+    "CREATE TABLE big AS SELECT i AS x FROM range(4000000) t(i)"
+  cat >slow.sh <<EOS
+exec "$PIKA" plot --db "$DB" --sql "SELECT x::DOUBLE AS x FROM big WHERE \
+md5(md5(md5(x::VARCHAR))) LIKE '00%'" --kind histogram --x x -o "\$1"
+EOS
+  script -qfec "bash slow.sh tty.png" /dev/null >tty.out 2>&1
+  checks=$((checks + 1))
+  grep -aq '\[###*  *\] *[0-9][0-9]*%' tty.out ||
+    fail "no progress bar on a terminal: $(tr '\r' '\n' <tty.out | tail -3)"
+  is_png tty.png 2000
+  bash slow.sh pipe.png 2>pipe.err
+  checks=$((checks + 1))
+  grep -q '%' pipe.err && fail "a progress bar went to a pipe: $(cat pipe.err)"
+fi
 
 # Ctrl-C during a long query: 130, no file. (Were the signal to land before
 # the handler is installed, the default action also gives 130.)

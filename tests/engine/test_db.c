@@ -364,6 +364,11 @@ static void test_formats(void) {
   pk_db_close(db);
 }
 
+static int refuse_commit(void *arg, pk_errmsg *e) {
+  (void)arg;
+  return pk_errmsg_set(e, PK_ECORRUPT, "refused");
+}
+
 static void test_import(void) {
   pk_db *db = open_mem(1);
   pk_db_conn *c;
@@ -406,6 +411,26 @@ static void test_import(void) {
   ASSERT_OK(pk_db_query_int64(c, "SELECT count(*) FROM people", &n, NULL));
   ASSERT_EQ(n, 3); /* the failed replace left the old table */
   o.strict = false;
+  /* A before_commit hook that fails rolls the import back; an explicit
+   * format overrides the extension. */
+  o.table = "hooked";
+  o.before_commit = refuse_commit;
+  ASSERT_EQ(pk_import(c, &o, &r, &e), PK_ECORRUPT);
+  ASSERT_STREQ(e.text, "refused");
+  bool exists = true;
+  ASSERT_OK(pk_db_table_exists(c, "hooked", &exists, NULL));
+  ASSERT(!exists);
+  o.before_commit = NULL;
+  o.format = "json";
+  ASSERT_EQ(pk_import(c, &o, &r, &e), PK_EINVAL); /* CSV text is not JSON */
+  o.format = "csv";
+  ASSERT_OK(pk_import(c, &o, &r, &e));
+  ASSERT_EQ(r.rows, 3);
+  o.format = NULL;
+  char tn[64];
+  pk_import_table_name("dir/data.csv.adapipe", tn, sizeof tn);
+  ASSERT_STREQ(tn, "data");
+  ASSERT_STREQ(pk_import_format_of("x.ndjson.zst"), "json");
   o.table = "we\"ird 'name";
   ASSERT_OK(pk_import(c, &o, &r, &e));
   ASSERT_OK(pk_db_query_int64(c, "SELECT count(*) FROM \"we\"\"ird 'name\"", &n,

@@ -859,6 +859,37 @@ static void test_lttb(void) {
   free(b);
 }
 
+/* log10 map: positive values to their log10 (the C library's, as DuckDB's),
+ * the rest to NaN, the finite non-positive ones counted; pools and in
+ * place give the same. */
+static void test_log10_map(void) {
+  size_t n = 300000;
+  double *v = malloc(n * sizeof *v), *a = malloc(n * sizeof *a);
+  for (size_t i = 0; i < n; i++)
+    v[i] = i % 7 == 0 ? -urand() : i % 11 == 0 ? 0 : pow(10, 8 * urand() - 4);
+  sprinkle(v, n, 20);
+  uint64_t want = 0;
+  for (size_t i = 0; i < n; i++)
+    want += v[i] <= 0 && isfinite(v[i]);
+  pk_pool *pools[3] = {NULL, pool2, pool4};
+  for (int k = 0; k < 3; k++) {
+    uint64_t np = 0;
+    ASSERT_OK(pk_log10_map(pools[k], v, n, a, &np));
+    ASSERT_UEQ(np, want);
+    for (size_t i = 0; i < n; i++) {
+      if (v[i] > 0)
+        ASSERT(a[i] == log10(v[i]));
+      else
+        ASSERT(isnan(a[i]));
+    }
+  }
+  ASSERT_OK(pk_log10_map(pool2, a, n, a, NULL)); /* in place */
+  ASSERT_OK(pk_log10_map(NULL, NULL, 0, NULL, NULL));
+  ASSERT_ERR(pk_log10_map(NULL, NULL, 1, a, NULL), PK_EINVAL);
+  free(v);
+  free(a);
+}
+
 int main(void) {
   if (duckdb_open(NULL, &db) != DuckDBSuccess ||
       duckdb_connect(db, &con) != DuckDBSuccess)
@@ -873,6 +904,7 @@ int main(void) {
   RUN(test_density_random);
   RUN(test_histogram);
   RUN(test_hist_nice);
+  RUN(test_log10_map);
   RUN(test_m4);
   RUN(test_lttb);
   pk_pool_free(pool2);

@@ -1,5 +1,7 @@
 /* test_plot.c — columns.h and plot.h on small synthetic data, checked
- * against DuckDB queries on the same data. */
+ * against DuckDB queries on the same data; log-space bins also rendered and
+ * read back. */
+#include <cairo.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include "engine/columns.h"
 #include "engine/db.h"
 #include "engine/plot.h"
+#include "render/render.h"
 #include "test.h"
 
 static pk_db *db;
@@ -273,8 +276,35 @@ static void test_bar_box_violin_heatmap(void) {
   ASSERT_DEQ(
       p->bars.values[1 * 2 + 1],
       (double)qint("SELECT sum(v)::BIGINT FROM b WHERE k = 'b' AND s = 1"), 0);
+  ASSERT(!p->bars.stacked);
   pk_plot_out_free(o);
   pk_cols_free(cs);
+
+  /* Stacked: the same values, the flag passed to the renderer; a model
+   * that validates. Not with a log y axis, not for other kinds. */
+  s.stacked = true;
+  o = build(&s, "SELECT * FROM b", &cs);
+  p = pk_plot_out_model(o);
+  ASSERT(p->bars.stacked);
+  ASSERT_UEQ(p->bars.nseries, 2);
+  ASSERT_STREQ(p->bars.series_names[1], "1");
+  ASSERT_DEQ(
+      p->bars.values[2 * 2 + 0],
+      (double)qint("SELECT sum(v)::BIGINT FROM b WHERE k = 'c' AND s = 0"), 0);
+  ASSERT_OK(pk_plot_validate(p, &e));
+  pk_plot_out_free(o);
+  pk_cols_free(cs);
+  pk_sqlbuf sq = {0};
+  s.log_y = true;
+  ASSERT_ERR(pk_plot_sql(&s, "SELECT * FROM b", &sq, &e), PK_EINVAL);
+  ASSERT(strstr(e.text, "log"));
+  s.log_y = false;
+  s.kind = PK_PLOT_LINE;
+  ASSERT_ERR(pk_plot_sql(&s, "SELECT * FROM b", &sq, &e), PK_EINVAL);
+  ASSERT(strstr(e.text, "--stacked"));
+  pk_sqlbuf_free(&sq);
+  s.kind = PK_PLOT_BAR;
+  s.stacked = false;
 
   /* Box: 1..100 and 1000: quartiles at order statistics 25, 50, 75. */
   pk_plot_spec bx = {
@@ -350,6 +380,277 @@ static void test_bar_box_violin_heatmap(void) {
   ASSERT_ERR(pk_plot_kind_parse("pie", &k), PK_EINVAL);
 }
 
+/* ---- log-space binning -------------------------------------------------- */
+
+/* Runs a GROUP BY query with the kernels' bin rule in log space and fills
+ * out[cell] with the counts: `bins` is the SELECT list's bin expression(s)
+ * computed as one BIGINT cell index; parameters $1.. are doubles. */
+static void sql_cells(const char *sql, const double *params, size_t np,
+                      double *out, size_t ncells) {
+  duckdb_connection dc = pk_db_conn_duckdb(conn);
+  duckdb_prepared_statement st;
+  if (duckdb_prepare(dc, sql, &st) != DuckDBSuccess)
+    TEST_FAIL_("%s: %s", sql, duckdb_prepare_error(st));
+  for (size_t i = 0; i < np; i++)
+    ASSERT_EQ(duckdb_bind_double(st, i + 1, params[i]), DuckDBSuccess);
+  duckdb_result res;
+  if (duckdb_execute_prepared(st, &res) != DuckDBSuccess)
+    TEST_FAIL_("%s: %s", sql, duckdb_result_error(&res));
+  for (size_t i = 0; i < ncells; i++)
+    out[i] = 0;
+  for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
+    int64_t cell = duckdb_value_int64(&res, 0, r);
+    ASSERT(cell >= 0 && (size_t)cell < ncells);
+    out[cell] = (double)duckdb_value_int64(&res, 1, r);
+  }
+  duckdb_destroy_result(&res);
+  duckdb_destroy_prepare(&st);
+}
+
+static cairo_status_t png_read(void *closure, unsigned char *data,
+                               unsigned int length) {
+  const unsigned char **p = closure;
+  memcpy(data, *p, length);
+  *p += length;
+  return CAIRO_STATUS_SUCCESS;
+}
+
+/* Renders the model and returns the image (caller destroys it). */
+static cairo_surface_t *render_png(const pk_plot *p, pk_render_info *in) {
+  unsigned char *buf;
+  size_t len;
+  if (pk_render_png_buffer(p, 800, 500, 100, &buf, &len, in, &e) != PK_OK)
+    TEST_FAIL_("render: %s", e.text);
+  const unsigned char *cur = buf;
+  cairo_surface_t *im =
+      cairo_image_surface_create_from_png_stream(png_read, &cur);
+  free(buf);
+  ASSERT_EQ(cairo_surface_status(im), CAIRO_STATUS_SUCCESS);
+  return im;
+}
+
+static pk_rgb px_at(cairo_surface_t *im, double x, double y) {
+  int ix = (int)floor(x), iy = (int)floor(y);
+  ASSERT(ix >= 0 && iy >= 0 && ix < cairo_image_surface_get_width(im) &&
+         iy < cairo_image_surface_get_height(im));
+  uint32_t v;
+  memcpy(&v,
+         cairo_image_surface_get_data(im) +
+             (size_t)iy * (size_t)cairo_image_surface_get_stride(im) +
+             (size_t)ix * 4,
+         4);
+  return (pk_rgb){(v >> 16 & 0xff) / 255.0, (v >> 8 & 0xff) / 255.0,
+                  (v & 0xff) / 255.0};
+}
+
+static void assert_rgb(pk_rgb got, pk_rgb want) {
+  if (fabs(got.r - want.r) > 2 / 255.0 || fabs(got.g - want.g) > 2 / 255.0 ||
+      fabs(got.b - want.b) > 2 / 255.0)
+    TEST_FAIL_("pixel %.3f,%.3f,%.3f, want %.3f,%.3f,%.3f", got.r, got.g, got.b,
+               want.r, want.g, want.b);
+}
+
+/* The kernels' rule on log10(v), in SQL (k bound as the same double). */
+#define LOG_BIN(col, lo, k, n)                                                 \
+  "least(floor((log10(" col ") - " lo ") * " k "), " n " - 1)"
+#define LOG_IN(col, lo, hi)                                                    \
+  col " > 0 AND log10(" col ") >= " lo " AND log10(" col ") < " hi
+
+static void test_log_binning(void) {
+  /* Values over six decades, with zeros, negatives, -inf, NULL and exact
+   * powers of ten (edges when the range starts on a decade). */
+  exec("CREATE TABLE lg AS SELECT CASE WHEN i % 50 = 0 THEN 0 "
+       "WHEN i % 53 = 0 THEN -i::DOUBLE WHEN i % 97 = 0 THEN NULL "
+       "WHEN i % 89 = 0 THEN '-inf'::DOUBLE "
+       "WHEN i % 101 = 0 THEN pow(10, (i // 101) % 5 - 1) "
+       "ELSE pow(10, ((i * 7919) % 100003) / 100003.0 * 6 - 2) END AS v, "
+       "pow(10, ((i * 104729) % 99991) / 99991.0 * 3) AS w "
+       "FROM range(30000) t(i)");
+  int64_t positive = qint("SELECT count(*) FROM lg WHERE v > 0");
+  int64_t nonpos = qint("SELECT count(*) FROM lg WHERE v <= 0 AND "
+                        "isfinite(v)");
+  ASSERT_GT(nonpos, 500);
+
+  /* Histogram, automatic and exact --bins. */
+  for (int k = 0; k < 2; k++) {
+    pk_plot_spec s = {.kind = PK_PLOT_HISTOGRAM,
+                      .x = "v",
+                      .log_x = true,
+                      .bins = k ? 13 : 0,
+                      .width = 800,
+                      .height = 500};
+    pk_cols *cs;
+    pk_plot_out *o = build(&s, "SELECT * FROM lg", &cs);
+    const pk_plot *p = pk_plot_out_model(o);
+    pk_plot_binning bx, by;
+    pk_plot_out_binning(o, &bx, &by);
+    ASSERT(bx.used && bx.log && !by.used);
+    ASSERT_UEQ(bx.n, p->hist.nbins);
+    if (k)
+      ASSERT_UEQ(bx.n, 13);
+    ASSERT_UEQ(pk_plot_out_nonpositive(o), (uint64_t)nonpos);
+    double *want = calloc(bx.n, sizeof *want);
+    double par[3] = {bx.lo, bx.hi, (double)bx.n / (bx.hi - bx.lo)};
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT " LOG_BIN("v", "$1", "$3",
+                               "%zu") "::BIGINT AS b, "
+                                      "count(*) FROM lg WHERE " LOG_IN(
+                                          "v", "$1", "$2") " GROUP BY b",
+             bx.n);
+    sql_cells(sql, par, 3, want, bx.n);
+    double total = 0;
+    for (size_t i = 0; i < bx.n; i++) {
+      ASSERT_DEQ(p->hist.counts[i], want[i], 0);
+      total += want[i];
+    }
+    ASSERT_DEQ(total, (double)pk_plot_out_points(o), 0);
+    if (k) /* all positive values, the maximum in the last bin */
+      ASSERT_DEQ(total, (double)positive, 0);
+    /* Edges: 10^(lo + i w), equal steps in log space. */
+    double w =
+        (log10(p->hist.edges[bx.n]) - log10(p->hist.edges[0])) / (double)bx.n;
+    ASSERT_DEQ(log10(p->hist.edges[0]), bx.lo, 1e-12);
+    for (size_t i = 0; i < bx.n; i++)
+      ASSERT_DEQ(log10(p->hist.edges[i + 1]) - log10(p->hist.edges[i]), w,
+                 1e-9);
+    /* Rendered on the log axis: bars equally wide, each at its bin. */
+    pk_render_info in;
+    cairo_surface_t *im = render_png(p, &in);
+    ASSERT(in.x_log);
+    double maxc = 0;
+    for (size_t i = 0; i < bx.n; i++)
+      maxc = fmax(maxc, p->hist.counts[i]);
+    double px0, px1, py;
+    pk_render_info_map(&in, p->hist.edges[0], 0, &px0, &py);
+    pk_render_info_map(&in, p->hist.edges[1], 0, &px1, &py);
+    for (size_t i = 0; i < bx.n; i++) {
+      double a, b;
+      pk_render_info_map(&in, p->hist.edges[i], 0, &a, &py);
+      pk_render_info_map(&in, p->hist.edges[i + 1], 0, &b, &py);
+      ASSERT_DEQ(b - a, px1 - px0, 1e-6);
+      if (p->hist.counts[i] < maxc * 0.1 || b - a < 4)
+        continue;
+      pk_render_info_map(&in, sqrt(p->hist.edges[i] * p->hist.edges[i + 1]),
+                         p->hist.counts[i] / 2, &a, &py);
+      assert_rgb(px_at(im, a, py), pk_palette_color(0));
+    }
+    cairo_surface_destroy(im);
+    free(want);
+    pk_plot_out_free(o);
+    pk_cols_free(cs);
+  }
+
+  /* Heatmap on two log axes: every cell against SQL. */
+  enum { NB = 9 };
+  pk_plot_spec hm = {.kind = PK_PLOT_HEATMAP,
+                     .x = "v",
+                     .y = "w",
+                     .bins = NB,
+                     .log_x = true,
+                     .log_y = true,
+                     .width = 800,
+                     .height = 500};
+  pk_cols *cs;
+  pk_plot_out *o = build(&hm, "SELECT * FROM lg", &cs);
+  const pk_plot *p = pk_plot_out_model(o);
+  pk_plot_binning bx, by;
+  pk_plot_out_binning(o, &bx, &by);
+  ASSERT(bx.log && by.log && bx.n == NB && by.n == NB);
+  ASSERT(p->grid.xedges && p->grid.yedges);
+  ASSERT_UEQ(pk_plot_out_nonpositive(o), (uint64_t)nonpos);
+  double want[NB * NB];
+  double par[6] = {bx.lo, bx.hi, NB / (bx.hi - bx.lo),
+                   by.lo, by.hi, NB / (by.hi - by.lo)};
+  sql_cells(
+      "SELECT (" LOG_BIN("w", "$4", "$6", "9") ") * 9 + " LOG_BIN(
+          "v", "$1", "$3",
+          "9") " AS c, count(*) FROM lg WHERE " LOG_IN("v", "$1",
+                                                       "$2") " AND " LOG_IN("w",
+                                                                            "$"
+                                                                            "4",
+                                                                            "$"
+                                                                            "5") " GROUP BY c",
+      par, 6, want, NB * NB);
+  size_t imax = 0;
+  for (size_t i = 0; i < NB * NB; i++) {
+    ASSERT_DEQ(p->grid.v[i], want[i], 0);
+    imax = p->grid.v[i] > p->grid.v[imax] ? i : imax;
+  }
+  /* Rendered: the fullest cell, at its geometric centre, has the top
+   * colour; the cells are one image on the log axes (equal steps). */
+  pk_render_info in;
+  cairo_surface_t *im = render_png(p, &in);
+  size_t cx = imax % NB, cy = imax / NB;
+  double px, py;
+  pk_render_info_map(&in, sqrt(p->grid.xedges[cx] * p->grid.xedges[cx + 1]),
+                     sqrt(p->grid.yedges[cy] * p->grid.yedges[cy + 1]), &px,
+                     &py);
+  assert_rgb(px_at(im, px, py), pk_colormap_entry(PK_COLORMAP_VIRIDIS, 255));
+  cairo_surface_destroy(im);
+  pk_plot_out_free(o);
+  pk_cols_free(cs);
+
+  /* The density raster of a large scatter on a log y axis. */
+  pk_plot_spec ds = {.kind = PK_PLOT_SCATTER,
+                     .x = "x",
+                     .y = "y",
+                     .log_y = true,
+                     .width = 40,
+                     .height = 30};
+  const char *src = "SELECT i::DOUBLE AS x, CASE WHEN i % 1000 = 0 THEN 0 "
+                    "ELSE pow(10, ((i * 7919) % 100003) / 100003.0 * 4) END "
+                    "AS y FROM range(210000) t(i)";
+  o = build(&ds, src, &cs);
+  p = pk_plot_out_model(o);
+  ASSERT_EQ(p->kind, PK_PLOT_DENSITY);
+  pk_plot_out_binning(o, &bx, &by);
+  ASSERT(!bx.log && by.log && bx.n == 20 && by.n == 15);
+  ASSERT_UEQ(pk_plot_out_nonpositive(o), 210);
+  ASSERT(!p->grid.xedges && p->grid.yedges);
+  double *dw = calloc(20 * 15, sizeof *dw);
+  double dp[6] = {bx.lo, bx.hi, 20 / (bx.hi - bx.lo),
+                  by.lo, by.hi, 15 / (by.hi - by.lo)};
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "SELECT (" LOG_BIN(
+               "y", "$4", "$6",
+               "15") ") * 20 + "
+                     "least(floor((x - $1) * $3), 19) AS c, count(*) FROM (%s) "
+                     "WHERE x >= $1 AND x < $2 AND " LOG_IN("y", "$4",
+                                                            "$5") " GROUP BY c",
+           src);
+  sql_cells(sql, dp, 6, dw, 20 * 15);
+  for (size_t i = 0; i < 20 * 15; i++)
+    ASSERT_DEQ(p->grid.v[i], dw[i], 0);
+  free(dw);
+  pk_plot_out_free(o);
+  pk_cols_free(cs);
+
+  /* A fixed range on a log axis must be positive; no positive values. */
+  pk_plot_spec bad = {.kind = PK_PLOT_HISTOGRAM,
+                      .x = "v",
+                      .log_x = true,
+                      .x_fixed = true,
+                      .x0 = -1,
+                      .x1 = 10,
+                      .width = 100,
+                      .height = 100};
+  pk_sqlbuf q = {0};
+  ASSERT_OK(pk_plot_sql(&bad, "SELECT * FROM lg", &q, &e));
+  cs = load(q.s);
+  pk_sqlbuf_free(&q);
+  ASSERT_ERR(pk_plot_build(NULL, &bad, cs, &o, &e), PK_EINVAL);
+  ASSERT(strstr(e.text, "positive"));
+  pk_cols_free(cs);
+  bad.x_fixed = false;
+  cs = load("SELECT -v AS x FROM lg WHERE v > 0");
+  ASSERT_ERR(pk_plot_build(NULL, &bad, cs, &o, &e), PK_EINVAL);
+  if (!strstr(e.text, "no positive"))
+    TEST_FAIL_("message: %s", e.text);
+  pk_cols_free(cs);
+}
+
 int main(void) {
   pk_db_config cfg = {.path = ":memory:", .readers = 1};
   ASSERT_OK(pk_db_open(&cfg, &db, &e));
@@ -359,8 +660,10 @@ int main(void) {
   RUN(test_scatter_switch);
   RUN(test_line_m4);
   RUN(test_bar_box_violin_heatmap);
+  RUN(test_log_binning);
   pk_db_release(conn);
   pk_db_close(db);
+  pk_render_global_cleanup();
   fprintf(stderr, "ok\n");
   return 0;
 }

@@ -101,6 +101,18 @@ static int dark_pixels(const image *im, double x0, double y0, double x1,
   return n;
 }
 
+/* Counts pixels within 2 levels of colour c in a rectangle. */
+static int colour_pixels(const image *im, double x0, double y0, double x1,
+                         double y1, pk_rgb c) {
+  int n = 0, rgb[3];
+  for (int y = (int)fmax(0, y0); y < (int)fmin(im->h, y1); y++)
+    for (int x = (int)fmax(0, x0); x < (int)fmin(im->w, x1); x++) {
+      pixel(im, x, y, rgb);
+      n += close_to(rgb, c, 2);
+    }
+  return n;
+}
+
 /* Checks every figure shares: white outside the plot area at the corners,
  * dark text in the y tick label band and the x tick label band. */
 static void check_frame(const image *im, const pk_render_info *in) {
@@ -420,6 +432,49 @@ static void test_bar(void) {
   ASSERT_PIXEL(&im, px, py, pk_palette_color(1), 1);
   pk_render_info_map(&in, 2, 20 + 18 + 11, &px, &py);
   ASSERT_PIXEL(&im, px, py, pk_palette_color(2), 1);
+  /* Above the stack: background (or a grid line). */
+  pk_render_info_map(&in, 2, 60 + 1, &px, &py);
+  if (py > in.plot_y)
+    ASSERT_PIXEL(&im, px, py, white, 30);
+  /* The legend, right of the plot area, has a swatch of every series. */
+  for (int s = 0; s < 3; s++)
+    ASSERT_GT(colour_pixels(&im, in.plot_x + in.plot_w, 0, W, H,
+                            pk_palette_color((size_t)s)),
+              20);
+  cairo_surface_destroy(im.s);
+
+  /* Negative values stack downwards from 0, positive ones upwards, each
+   * sign in series order. */
+  double nv[] = {5, -3, 4, -2, 6, -4};
+  const char *cats2[] = {"a", "b"};
+  pk_plot q = {.kind = PK_PLOT_BAR,
+               .title = "Net flows, stacked",
+               .bars = {.ncat = 2,
+                        .nseries = 3,
+                        .categories = cats2,
+                        .series_names = names,
+                        .values = nv,
+                        .stacked = 1}};
+  im = render(&q, "bar_stacked_negative", &in);
+  ASSERT_LE(in.y_lo, -6); /* b: -2 - 4 */
+  ASSERT_GE(in.y_hi, 9);  /* a: 5 + 4 */
+  /* a: 5 up (s0), -3 down (s1), 4 on top of 5 (s2). */
+  pk_render_info_map(&in, 0, 2.5, &px, &py);
+  ASSERT_PIXEL(&im, px, py, pk_palette_color(0), 1);
+  pk_render_info_map(&in, 0, -1.5, &px, &py);
+  ASSERT_PIXEL(&im, px, py, pk_palette_color(1), 1);
+  pk_render_info_map(&in, 0, 7, &px, &py);
+  ASSERT_PIXEL(&im, px, py, pk_palette_color(2), 1);
+  /* b: -2 (s0) then 6 up (s1) then -4 below -2 (s2). */
+  pk_render_info_map(&in, 1, -1, &px, &py);
+  ASSERT_PIXEL(&im, px, py, pk_palette_color(0), 1);
+  pk_render_info_map(&in, 1, 3, &px, &py);
+  ASSERT_PIXEL(&im, px, py, pk_palette_color(1), 1);
+  pk_render_info_map(&in, 1, -4, &px, &py);
+  ASSERT_PIXEL(&im, px, py, pk_palette_color(2), 1);
+  pk_render_info_map(&in, 1, -6.5, &px, &py);
+  if (py < in.plot_y + in.plot_h)
+    ASSERT_PIXEL(&im, px, py, white, 30);
   cairo_surface_destroy(im.s);
 }
 
