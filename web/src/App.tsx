@@ -103,7 +103,7 @@ function Canvas() {
       plot: { spec: defaultSpec(), view: null },
       export: { format: 'png', width: 1000, height: 600, dpi: 100 },
     }[kind];
-    const node = { id, type: kind, position: pos, ...SIZES[kind], data: { ...base, ...data } } as PikaNode;
+    const node = { id, type: kind, position: pos, ...SIZES[kind], selected: true, data: { ...base, ...data } } as PikaNode;
     setNodes((n) => [...n.map((m) => ({ ...m, selected: false })), node]);
     if (from) setEdges((e) => [...e, { id: `e-${from}-${id}`, source: from, target: id }]);
     return id;
