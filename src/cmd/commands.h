@@ -23,6 +23,7 @@
   X(schema, "Describe a table's columns: types, nulls, min, max, distinct")    \
   X(query, "Run SQL on the workspace or on files; print or save the result")   \
   X(plot, "Draw a table, file or query to PNG, SVG or PDF (no browser)")       \
+  X(open, "Serve the browser UI on 127.0.0.1 and open it (imports SOURCEs)")   \
   X(doctor, "Check this machine: cores, storage, memory, runtime, DuckDB")     \
   X(version, "Print the versions of Pika, DuckDB and the main libraries")      \
   X(help, "Show the usage of pika or of one command")
