@@ -106,6 +106,14 @@ function Canvas() {
     const node = { id, type: kind, position: pos, ...SIZES[kind], selected: true, data: { ...base, ...data } } as PikaNode;
     setNodes((n) => [...n.map((m) => ({ ...m, selected: false })), node]);
     if (from) setEdges((e) => [...e, { id: `e-${from}-${id}`, source: from, target: id }]);
+    // bring the new node into view (its size is known for sized kinds)
+    const w = SIZES[kind].width ?? 300, h = SIZES[kind].height ?? 200;
+    const zoom = rf.getZoom();
+    const b = document.querySelector('.flow')?.getBoundingClientRect();
+    const tl = b ? rf.screenToFlowPosition({ x: b.left, y: b.top }) : null;
+    const br = b ? rf.screenToFlowPosition({ x: b.right, y: b.bottom }) : null;
+    if (tl && br && (pos.x < tl.x || pos.y < tl.y || pos.x + w > br.x || pos.y + h > br.y))
+      void rf.setCenter(pos.x + w / 2 - (br.x - tl.x) / 4, pos.y + h / 2, { zoom, duration: 0 });
     return id;
   }, [rf]);
 

@@ -55,6 +55,7 @@ export function PlotNode({ id, data, selected }: NodeProps<PN>) {
       {k}
       <select data-testid={`enc-${k}`} value={data.spec[k] ?? ''} onChange={(e) => set({ [k]: e.target.value || null })}>
         {optional || !data.spec[k] ? <option value="">—</option> : null}
+        {data.spec[k] && !cols.some((c) => c.name === data.spec[k]) ? <option value={data.spec[k]!}>{data.spec[k]}</option> : null}
         {cols.map((c) => (
           <option key={c.name} value={c.name}>{c.name}</option>
         ))}

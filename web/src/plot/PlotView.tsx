@@ -93,7 +93,7 @@ export function PlotView({ plotId, sql, spec, initialView: restored, onView, onI
         cb.current.onInfo?.({ rows: model.rows, points: model.points, elapsed_ms: model.elapsed_ms, cached: model.cached, kind: model.kind, renderer: s.renderer?.kind ?? '' });
         draw();
         requestAnimationFrame(() => {
-          perf.refined(plotId, performance.now() - t0, fresh);
+          perf.refined(plotId, performance.now() - t0, fresh, model.elapsed_ms);
         });
       } catch (e) {
         cb.current.onError?.(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
