@@ -89,11 +89,19 @@ export async function plotPixels(page, index = 0) {
 }
 
 /** Builds the table -> query -> plot chain for `table` through the UI. */
-export async function buildChain(page, table, { x, y, kind }) {
+export async function buildChain(page, table, { x, y, kind, sql }) {
   await page.getByTestId(`table-${table}`).dblclick();
   await page.getByTestId(`node-table-${table}`).waitFor();
   await page.getByTestId('add-query').click();
-  await page.getByTestId('query-info').waitFor({ timeout: 60000 });
+  await page.getByTestId('query-info').waitFor({ timeout: 120000 });
+  if (sql) {
+    await page.locator('.cm-content').last().click();
+    await page.keyboard.press('Control+a');
+    await page.keyboard.type(sql);
+    await page.keyboard.press('Control+Enter');
+    const first = sql.match(/SELECT\s+(\w+)/i)[1];
+    await page.waitForFunction((f) => document.querySelector('[data-testid=result-grid] .grid-head')?.textContent?.startsWith('#' + f), first, { timeout: 120000 });
+  }
   await page.getByTestId('add-plot').click();
   const plot = page.getByTestId('node-plot').last();
   await plot.getByTestId('plot-kind').selectOption(kind);
