@@ -268,5 +268,9 @@ function solidPoints(xs: number[], ys: number[], rgb: number[], size: number): P
 export function initialView(scene: Scene): View {
   const k = scene.model.kind;
   if (k === 'scatter' || k === 'line' || k === 'area') return pad(scene.home, 0.02, 0.04);
-  return scene.home;
+  const h = scene.home;
+  const dy = (h.y1 - h.y0) * 0.04;
+  if (k === 'box' || k === 'violin') return { ...h, y0: h.y0 - dy, y1: h.y1 + dy };
+  if (k === 'bar' || k === 'histogram') return { ...h, y1: h.y1 + dy }; // bars keep their base
+  return h;
 }
