@@ -21,7 +21,8 @@ APT_PACKAGES=(
   libzstd-dev liblz4-dev libbrotli-dev libdeflate-dev libxxhash-dev
   libssl-dev libsodium-dev libsqlite3-dev
   libjansson-dev libtomlplusplus-dev   # pipeline config files (JSON, TOML)
-  libcivetweb-dev   # HTTP (and later WebSocket) server: --metrics-addr
+  libcivetweb-dev   # HTTP + WebSocket server: pika open, --metrics-addr
+  curl wrk          # tests/server: the protocol test's client, the load test
   # headless plotting: cairo draws, pango lays out text, DejaVu to draw it with
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
   # the tools the pipeline's benchmarks compare with

@@ -372,6 +372,10 @@ static int dispatch(pk_req *r, const char **name) {
     *name = "unknown";
     return pk_reply_error(r, 404, "not_found", "no endpoint %s", r->path);
   }
+  const char *raw = r->ri->local_uri_raw ? r->ri->local_uri_raw : r->path;
+  if (strstr(raw, "..") || strchr(raw, '\\'))
+    return pk_reply_error(r, 403, "forbidden",
+                          "that path is outside the web root");
   return serve_static(r);
 }
 
@@ -436,23 +440,39 @@ static int on_request(struct mg_connection *c, void *arg) {
 
 /* ---- WebSocket ----------------------------------------------------------- */
 
+/* civetweb's response-header calls do not work before a WebSocket
+ * handshake, so a refusal is written raw (and the connection closes). */
+static int ws_refuse(struct mg_connection *c, int status, const char *code,
+                     const char *msg) {
+  char body[256];
+  int n =
+      snprintf(body, sizeof body,
+               "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+  mg_printf(c,
+            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+            status,
+            status == 401   ? "Unauthorized"
+            : status == 403 ? "Forbidden"
+                            : "Service Unavailable",
+            n, body);
+  return status;
+}
+
 static int ws_connect(const struct mg_connection *cc, void *arg) {
   pk_server *s = arg;
   struct mg_connection *c = (struct mg_connection *)(uintptr_t)cc;
-  const struct mg_request_info *ri = mg_get_request_info(c);
-  pk_req r = {.s = s, .c = c, .ri = ri, .method = "GET", .path = "/api/ws"};
   int st = 0;
   if (!pk_auth_host_ok(mg_get_header(c, "Host")))
-    st = pk_reply_error(&r, 403, "forbidden", "foreign Host");
+    st = ws_refuse(c, 403, "forbidden", "foreign Host");
   else if (!pk_auth_request_ok(s->token, mg_get_header(c, "Cookie"),
                                mg_get_header(c, "Authorization"), s->port))
-    st = pk_reply_error(&r, 401, "unauthorized", "a token is required");
+    st = ws_refuse(c, 401, "unauthorized", "a token is required");
   else if (!pk_auth_origin_ok(mg_get_header(c, "Origin"), s->port))
-    st = pk_reply_error(&r, 403, "forbidden",
-                        "the WebSocket Origin must be this server");
+    st = ws_refuse(c, 403, "forbidden",
+                   "the WebSocket Origin must be this server");
   else if (pk_ws_hub_add(s->ws, c) != PK_OK)
-    st = pk_reply_error(&r, 503, "unavailable",
-                        "too many WebSockets (at most %d)", PK_WS_MAX_CLIENTS);
+    st = ws_refuse(c, 503, "unavailable", "too many WebSockets (at most 16)");
   count_request(s, "ws", st ? st : 101, 0);
   if (st)
     return 1;
