@@ -61,7 +61,7 @@ try {
 
   let plot;
   await step('table -> query -> plot (scatter of 3M points comes back as a density raster)', async () => {
-    plot = await buildChain(page, 'flights', { kind: 'scatter', x: 'distance', y: 'delay', sql: 'SELECT distance, delay, origin FROM flights' });
+    plot = await buildChain(page, 'flights', { kind: 'scatter', x: 'distance', y: 'delay', sql: 'SELECT distance, delay FROM flights' });
     await plot.getByTestId('plot-info').waitFor({ timeout: 120000 });
     await page.waitForFunction(() => document.querySelector('[data-testid=plot-info]')?.textContent?.includes('webgl2'), null, { timeout: 60000 });
     await sleep(300);
@@ -140,7 +140,7 @@ try {
     await page.getByTestId('node-plot').waitFor({ timeout: 30000 });
     assert.equal(await page.getByTestId('node-query').count(), 1);
     assert.equal(await page.getByTestId('node-export').count(), 1);
-    assert.match(await page.getByTestId('sql-editor').textContent(), /SELECT distance, delay, origin FROM flights/);
+    assert.match(await page.getByTestId('sql-editor').textContent(), /SELECT distance, delay FROM flights/);
     await page.getByTestId('plot-info').waitFor({ timeout: 60000 });
     assert.equal(await page.getByTestId('enc-x').inputValue(), 'distance');
     await page.screenshot({ path: join(shots, '4-restored.png') });

@@ -93,8 +93,10 @@ export async function buildChain(page, table, { x, y, kind, sql }) {
   await page.getByTestId(`table-${table}`).dblclick();
   await page.getByTestId(`node-table-${table}`).waitFor();
   await page.getByTestId('add-query').click();
-  await page.getByTestId('query-info').waitFor({ timeout: 120000 });
-  if (sql) {
+  if (!sql) await page.getByTestId('query-info').waitFor({ timeout: 120000 });
+  else {
+    // the new query starts as SELECT * FROM the table; replacing it cancels that run
+    await page.waitForFunction(() => /SELECT \* FROM/.test(document.querySelector('[data-testid=sql-editor]')?.textContent ?? ''));
     await page.locator('.cm-content').last().click();
     await page.keyboard.press('Control+a');
     await page.keyboard.type(sql);

@@ -16,6 +16,7 @@ export function QueryNode({ id, data, selected }: NodeProps<QN>) {
   const [error, setError] = useState<{ message: string; line: number | null } | null>(null);
   const [running, setRunning] = useState<string | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const inflight = useRef<string | null>(null);
   const sqlRef = useRef(data.sql);
   sqlRef.current = data.sql;
 
@@ -36,6 +37,9 @@ export function QueryNode({ id, data, selected }: NodeProps<QN>) {
       if (!sql.trim()) return;
       if (timer.current) clearTimeout(timer.current);
       const req = newRequestId();
+      // a new run supersedes the one still running
+      if (inflight.current) void api.cancel(inflight.current).catch(() => {});
+      inflight.current = req;
       setRunning(req);
       setError(null);
       try {
@@ -48,6 +52,7 @@ export function QueryNode({ id, data, selected }: NodeProps<QN>) {
           if (e.code !== 'cancelled') setError({ message: e.message, line: e.line });
         } else setError({ message: String(e), line: null });
       } finally {
+        if (inflight.current === req) inflight.current = null;
         setRunning((r) => (r === req ? null : r));
       }
     },
