@@ -11,6 +11,7 @@ bootstrap:
 build: bootstrap
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default
+	@bash scripts/build-web.sh
 
 # Pika's main job on its embedded default: a tour on real data
 # (scripts/demo.sh; outputs under build/demo/).

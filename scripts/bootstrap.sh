@@ -28,6 +28,7 @@ APT_PACKAGES=(
   # the tools the pipeline's benchmarks compare with
   zstd lz4 age time     # time: GNU /usr/bin/time, peak memory in bench/pipe.sh
   gnuplot-nox python3-matplotlib   # bench/engine.sh: pika plot vs gnuplot, matplotlib
+  chromium          # the browser UI's end-to-end tests and bench/web.sh (headless, via playwright-core)
 )
 # Commands that may come from elsewhere (e.g. a newer npm) count as present.
 declare -A COMMAND_PACKAGES=([node]=nodejs [npm]=npm)
@@ -55,3 +56,5 @@ fi
 
 bash scripts/fetch-duckdb.sh
 bash scripts/fetch-datasets.sh
+# The browser UI's npm packages (web/package-lock.json), when missing or stale.
+bash scripts/build-web.sh --deps-only

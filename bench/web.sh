@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# web.sh — the browser UI's latencies in the real page (not a test): wheel
+# zoom -> refined frame p95, plot of 3M flights -> first frame, longest
+# main-thread task while a long query runs. Needs build/pika and web/dist
+# (`make build`) and Debian's chromium (scripts/bootstrap.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build-web.sh
+PIKA=${PIKA:-$PWD/build/pika} node web/e2e/bench.mjs

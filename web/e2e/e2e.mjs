@@ -1,0 +1,165 @@
+// End-to-end: the real `pika open` and the built UI in headless Chromium.
+// Imports flights-3m.parquet through the page's file upload, builds
+// table -> query -> plot, checks the density raster's pixels are viridis,
+// wheel-zooms (a refined frame arrives), hovers a bin and checks its count
+// against SQL, exports a PNG (magic, size), restarts `pika open` and finds
+// the workspace again. Screenshots go to build/e2e/.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { ROOT, DATA, tempDir, startPika, launchBrowser, sqlInPage, plotPixels, buildChain, sleep } from './lib.mjs';
+
+const shots = join(ROOT, 'build/e2e');
+mkdirSync(shots, { recursive: true });
+const dir = tempDir();
+let passed = 0, failed = 0;
+const t0 = Date.now();
+const step = async (name, fn) => {
+  const s = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - s} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.stack ?? e}`);
+    throw e;
+  }
+};
+
+// viridis LUT (web/src/plot/colormap_data.ts is TypeScript: read the hex)
+const hex = /viridis:\s*((?:'[0-9a-f]+'\s*\+?\s*)+)/.exec(readFileSync(join(ROOT, 'web/src/plot/colormap_data.ts'), 'utf8'))[1].replace(/[^0-9a-f]/g, '');
+const viridis = Array.from({ length: 256 }, (_, i) => [0, 2, 4].map((k) => parseInt(hex.slice(i * 6 + k, i * 6 + k + 2), 16)));
+const nearViridis = (r, g, b) => viridis.some(([R, G, B]) => Math.abs(R - r) + Math.abs(G - g) + Math.abs(B - b) <= 12);
+
+let server, browser;
+try {
+  server = await startPika(dir);
+  browser = await launchBrowser();
+  const ctx = await browser.newContext({ viewport: { width: 1500, height: 950 }, acceptDownloads: true });
+  let page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+
+  await step('page loads behind the token redirect (cookie auth)', async () => {
+    await page.goto(server.url);
+    assert.equal(new URL(page.url()).search, '', 'token left the address bar');
+    await page.getByTestId('datapanel').waitFor();
+    await page.locator('.dot.ok').waitFor({ timeout: 10000 });
+  });
+
+  await step('import flights-3m.parquet by upload: preview, import job, table listed', async () => {
+    await page.getByTestId('file-input').setInputFiles(join(DATA, 'flights-3m.parquet'));
+    const dlg = page.getByTestId('import-dialog');
+    await dlg.getByTestId('import-table').waitFor({ timeout: 60000 });
+    assert.match(await dlg.textContent(), /delay/);
+    await dlg.getByTestId('import-table').fill('flights');
+    await dlg.getByTestId('import-go').click();
+    await page.getByTestId('table-flights').waitFor({ timeout: 120000 });
+    assert.match(await page.getByTestId('table-flights').textContent(), /3,000,000 rows/);
+  });
+
+  let plot;
+  await step('table -> query -> plot (scatter of 3M points comes back as a density raster)', async () => {
+    plot = await buildChain(page, 'flights', { kind: 'scatter', x: 'distance', y: 'delay', sql: 'SELECT distance, delay FROM flights' });
+    await plot.getByTestId('plot-info').waitFor({ timeout: 120000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=plot-info]')?.textContent?.includes('webgl2'), null, { timeout: 60000 });
+    await sleep(300);
+    await page.screenshot({ path: join(shots, '1-density.png') });
+    const px = await plotPixels(page);
+    let drawn = 0, vir = 0;
+    for (let i = 0; i < px.data.length; i += 4) {
+      if (px.data[i + 3] < 200) continue;
+      drawn++;
+      if (nearViridis(px.data[i], px.data[i + 1], px.data[i + 2])) vir++;
+    }
+    console.log(`     ${drawn} opaque pixels, ${vir} of them viridis`);
+    assert.ok(drawn > 2000, 'the plot area is not blank');
+    assert.ok(vir / drawn > 0.95, 'data pixels are viridis colours');
+  });
+
+  await step('hover a density bin: the tooltip count equals SQL', async () => {
+    const box = await plot.getByTestId('plot-view').boundingBox();
+    // sweep across the dense band (delay ~0, short distances) until a bin answers
+    let hit = null;
+    for (let fx = 0.12; fx < 0.6 && !hit; fx += 0.04) {
+      await page.mouse.move(box.x + box.width * fx, box.y + box.height * 0.55);
+      const tip = page.getByTestId('plot-tooltip');
+      if (await tip.count()) {
+        const v = Number(await tip.getAttribute('data-value'));
+        if (v > 0) hit = { v, text: await tip.textContent(), x0: Number(await tip.getAttribute('data-x0')), x1: Number(await tip.getAttribute('data-x1')), y0: Number(await tip.getAttribute('data-y0')), y1: Number(await tip.getAttribute('data-y1')) };
+      }
+    }
+    assert.ok(hit, 'a bin with a count under the pointer');
+    await page.screenshot({ path: join(shots, '2-hover.png') });
+    const rows = await sqlInPage(page, `SELECT count(*) FROM flights WHERE distance >= ${hit.x0} AND distance < ${hit.x1} AND delay >= ${hit.y0} AND delay < ${hit.y1}`);
+    console.log(`     tooltip "${hit.text}" vs SQL ${rows[0][0]}`);
+    assert.match(hit.text, new RegExp(hit.v.toLocaleString('en-US')));
+    assert.equal(Number(rows[0][0]), hit.v);
+  });
+
+  await step('wheel zoom: immediate redraw, then a refined frame for the new viewport', async () => {
+    const before = await page.evaluate(() => window.__pika?.refine.length ?? 0);
+    const box = await plot.getByTestId('plot-view').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    for (let i = 0; i < 5; i++) {
+      await page.mouse.wheel(0, -200);
+      await sleep(30);
+    }
+    await page.waitForFunction((n) => (window.__pika?.refine.length ?? 0) > n, before, { timeout: 30000 });
+    await sleep(200);
+    await page.screenshot({ path: join(shots, '3-zoomed.png') });
+    const px = await plotPixels(page);
+    let drawn = 0;
+    for (let i = 3; i < px.data.length; i += 4) if (px.data[i] > 200) drawn++;
+    assert.ok(drawn > 2000, 'zoomed plot is drawn');
+  });
+
+  await step('export PNG: a download with PNG magic and the asked size', async () => {
+    await page.getByTestId('add-export').click();
+    const exp = page.getByTestId('node-export').last();
+    await exp.getByTestId('export-format').selectOption('png');
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), exp.getByTestId('export-go').click()]);
+    const file = join(dir, 'export.png');
+    await dl.saveAs(file);
+    const b = readFileSync(file);
+    assert.deepEqual([...b.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.equal(b.readUInt32BE(16), 1000);
+    assert.equal(b.readUInt32BE(20), 600);
+    console.log(`     ${dl.suggestedFilename()} ${b.length} bytes, 1000x600`);
+  });
+
+  await step('restart pika open: the workspace comes back', async () => {
+    await sleep(1500); // autosave debounce
+    await page.close();
+    await server.stop();
+    server = await startPika(dir);
+    page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(server.url);
+    await page.getByTestId('node-plot').waitFor({ timeout: 30000 });
+    assert.equal(await page.getByTestId('node-query').count(), 1);
+    assert.equal(await page.getByTestId('node-export').count(), 1);
+    assert.match(await page.getByTestId('sql-editor').textContent(), /SELECT distance, delay FROM flights/);
+    await page.getByTestId('plot-info').waitFor({ timeout: 60000 });
+    assert.equal(await page.getByTestId('enc-x').inputValue(), 'distance');
+    await page.screenshot({ path: join(shots, '4-restored.png') });
+  });
+
+  await step('no uncaught page errors', async () => {
+    assert.deepEqual(errors, []);
+  });
+} catch (e) {
+  if (e.skip) {
+    console.log(`skipped: ${e.message}`);
+    process.exit(0);
+  }
+  if (server) console.log('--- pika open log ---\n' + server.log().slice(-3000));
+  failed ||= 1;
+} finally {
+  await browser?.close();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`e2e: ${passed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,113 @@
+// Shared by the end-to-end test (e2e.mjs) and the benchmark (bench.mjs):
+// start `pika open` on a temporary workspace, drive Debian's Chromium
+// headless through playwright-core (WebGL2 in software via SwiftShader).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const PIKA = process.env.PIKA ?? join(ROOT, 'build/pika');
+export const DATA = join(ROOT, '.deps/vega-datasets');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+export function tempDir(prefix = 'pika-e2e-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Starts `pika open`; resolves with { url, proc, stop() } once it prints its address. */
+export function startPika(dir, extraArgs = []) {
+  const db = join(dir, 'workspace.duckdb');
+  const env = { ...process.env, PIKA_HOME: join(dir, 'home'), PIKA_WEB_ROOT: process.env.PIKA_WEB_ROOT ?? join(ROOT, 'web/dist') };
+  const proc = spawn(PIKA, ['open', '--no-browser', '--port', '0', '--db', db, ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error('pika open printed no address in 30 s:\n' + log)), 30000);
+    const onData = (b) => {
+      log += b.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        res({
+          url: m[1],
+          origin: new URL(m[1]).origin,
+          proc,
+          log: () => log,
+          stop: () =>
+            new Promise((done) => {
+              if (proc.exitCode !== null) return done();
+              proc.once('exit', () => done());
+              proc.kill('SIGINT');
+              setTimeout(() => proc.exitCode === null && proc.kill('SIGKILL'), 5000);
+            }),
+        });
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', (b) => (log += b.toString()));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`pika open exited with ${code}:\n${log}`));
+    });
+  });
+}
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw Object.assign(new Error(`no browser at ${CHROMIUM} (apt-get install chromium)`), { skip: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--enable-webgl'],
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs SQL through the page's own session (cookie auth), returns rows. */
+export async function sqlInPage(page, sql) {
+  return page.evaluate(async (sql) => {
+    const r = await fetch('/api/query', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sql, request: 'e2e-' + Math.random(), limit: 100 }) });
+    const j = await r.json();
+    if (!r.ok) throw new Error(JSON.stringify(j));
+    return j.rows;
+  }, sql);
+}
+
+/** Pixels of the plot's data canvas (WebGL or 2-D) as RGBA bytes + size. */
+export async function plotPixels(page, index = 0) {
+  return page.evaluate((index) => {
+    const c = document.querySelectorAll('[data-testid=plot-data]')[index];
+    const t = document.createElement('canvas');
+    t.width = c.width;
+    t.height = c.height;
+    const ctx = t.getContext('2d');
+    ctx.drawImage(c, 0, 0);
+    return { w: t.width, h: t.height, data: Array.from(ctx.getImageData(0, 0, t.width, t.height).data) };
+  }, index);
+}
+
+/** Builds the table -> query -> plot chain for `table` through the UI. */
+export async function buildChain(page, table, { x, y, kind, sql }) {
+  await page.getByTestId(`table-${table}`).dblclick();
+  await page.getByTestId(`node-table-${table}`).waitFor();
+  await page.getByTestId('add-query').click();
+  if (!sql) await page.getByTestId('query-info').waitFor({ timeout: 120000 });
+  else {
+    // the new query starts as SELECT * FROM the table; replacing it cancels that run
+    await page.waitForFunction(() => /SELECT \* FROM/.test(document.querySelector('[data-testid=sql-editor]')?.textContent ?? ''));
+    await page.locator('.cm-content').last().click();
+    await page.keyboard.press('Control+a');
+    await page.keyboard.type(sql);
+    await page.keyboard.press('Control+Enter');
+    const first = sql.match(/SELECT\s+(\w+)/i)[1];
+    await page.waitForFunction((f) => document.querySelector('[data-testid=result-grid] .grid-head')?.textContent?.startsWith('#' + f), first, { timeout: 120000 });
+  }
+  await page.getByTestId('add-plot').click();
+  const plot = page.getByTestId('node-plot').last();
+  await plot.getByTestId('plot-kind').selectOption(kind);
+  await plot.getByTestId('enc-x').selectOption(x);
+  if (y) await plot.getByTestId('enc-y').selectOption(y);
+  return plot;
+}
