@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # demo.sh — what `make run` shows: Pika on real data, end to end, with
 # everything it writes kept under build/demo/ (the user's workspace is not
-# touched). Later issues replace this with `pika open` and its canvas.
+# touched), then `pika open` serves the canvas on that database and opens
+# the browser: drag flights_3m from the data panel onto the canvas, add a
+# query and a plot, zoom. Ctrl-C stops the server.
+#
+# Environment: PIKA_DEMO_OUT (default build/demo), PIKA_DEMO_OPEN=0 to stop
+# after the tour, PIKA_DEMO_BROWSER=0 to serve without opening a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pika=${PIKA:-./build/pika}
@@ -37,3 +42,8 @@ head -c 32 /dev/urandom >"$out/demo.key"
 "$pika" pipe compare "$csv" "$out/zipcodes.adapipe" --key-file "$out/demo.key"
 
 step "done: the plot is $out/flights.png"
+[ "${PIKA_DEMO_OPEN:-1}" = 1 ] || exit 0
+step "pika open: the canvas on $db (Ctrl-C stops it)"
+args=(--db "$db")
+[ "${PIKA_DEMO_BROWSER:-1}" = 1 ] || args+=(--no-browser)
+exec "$pika" open "${args[@]}"
