@@ -1,6 +1,6 @@
 // An interactive plot: WebGL2 (or Canvas2D) data layer + Canvas2D overlay.
 // Wheel zooms and drag pans at once on the current data (GPU transform);
-// 120 ms after the last move the server re-aggregates the new viewport
+// 50 ms after the last move the server re-aggregates the new viewport
 // (POST /api/plot with this plot's id and a higher seq; stale answers are
 // dropped). Shift-drag zooms to a box, double-click resets to the extent.
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -16,7 +16,7 @@ import { type View, zoomAt, panBy, boxView, toDataViewport, viewFromData, pad, s
 import { hitTest, type Hit } from './hover';
 import { perf } from '../ui/perf';
 
-const REFINE_MS = 120;
+const REFINE_MS = 50;
 const CATEGORICAL = new Set(['bar', 'box', 'violin']);
 
 export interface PlotInfo { rows: number; points: number; elapsed_ms: number; cached: boolean; kind: string; renderer: string }
