@@ -557,15 +557,54 @@ static void server_free(pk_server *s) {
   if (s->kern)
     pk_pool_free(s->kern);
   pk_jobs_free(s);
-  pk_cache_free(s->cache);
   pk_ws_hub_free(s->ws);
   pk_metrics_free(s->metrics);
+  pk_cache_free(s->cache); /* after the metrics: their gauges read it */
   pk_ops_destroy(&s->ops);
   pthread_mutex_destroy(&s->jobs_mu);
   pthread_mutex_destroy(&s->ws_doc_mu);
   pthread_mutex_destroy(&s->tick_mu);
   pthread_cond_destroy(&s->tick_cv);
   free(s);
+}
+
+/* The engine caches on /metrics, read when the page is rendered. */
+#define CACHE_GAUGE(field)                                                     \
+  static int64_t gauge_##field(void *arg) {                                    \
+    pk_cache_stats st;                                                         \
+    pk_cache_stats_get(arg, &st);                                              \
+    return (int64_t)st.field;                                                  \
+  }
+CACHE_GAUGE(resident)
+CACHE_GAUGE(spilled)
+CACHE_GAUGE(budget)
+CACHE_GAUGE(hits)
+CACHE_GAUGE(misses)
+CACHE_GAUGE(evictions)
+
+static int cache_gauges(pk_server *s) {
+  static const struct {
+    const char *name, *help;
+    pk_gauge_fn fn;
+  } g[] = {
+      {"pika_cache_resident_bytes", "bytes the engine caches hold in memory",
+       gauge_resident},
+      {"pika_cache_spilled_bytes", "bytes of plot columns in spill files",
+       gauge_spilled},
+      {"pika_cache_budget_bytes", "the engine caches' memory budget",
+       gauge_budget},
+      {"pika_cache_hits", "cache lookups answered from memory", gauge_hits},
+      {"pika_cache_misses", "cache lookups that ran SQL", gauge_misses},
+      {"pika_cache_evictions", "entries dropped for the budget",
+       gauge_evictions},
+  };
+  for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+    pk_gauge *h = NULL;
+    if (pk_metrics_gauge(s->metrics, g[i].name, NULL, g[i].help, &h))
+      return PK_ENOMEM;
+    pk_gauge_set_fn(h, g[i].fn, s->cache);
+  }
+  return PK_OK;
 }
 
 int pk_server_start(const pk_server_config *cfg, pk_server **out,
@@ -614,7 +653,7 @@ int pk_server_start(const pk_server_config *cfg, pk_server **out,
   if (pk_metrics_create(&s->metrics) ||
       pk_ws_hub_create(PK_WS_MAX_CLIENTS, &s->ws) ||
       pk_pool_create(&ec, &s->exec) || pk_pool_create(&hc, &s->http) ||
-      pk_pool_create(&kc, &s->kern)) {
+      pk_pool_create(&kc, &s->kern) || cache_gauges(s)) {
     server_free(s);
     return pk_errmsg_set(e, PK_ESYS, "cannot start the server's threads");
   }

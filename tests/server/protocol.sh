@@ -316,6 +316,10 @@ req GET /metrics
 status 200 "metrics"
 contains "$BODY" 'pika_http_requests_total{endpoint="plot",status="200"}' "request metrics"
 checks=$((checks + 1))
+hits=$(printf '%s\n' "$BODY" | awk '$1 == "pika_cache_hits" {print $2}')
+[ "${hits:-0}" -ge 2 ] || { echo "FAIL: pika_cache_hits is '${hits}', expected >= 2" >&2; fails=$((fails + 1)); }
+contains "$BODY" 'pika_cache_budget_bytes' "cache metrics"
+checks=$((checks + 1))
 if printf '%s' "$BODY" | grep -q "$TOK"; then echo "FAIL: the token is in the metrics" >&2; fails=$((fails + 1)); fi
 req GET /api/workspace
 eq "$(jget 'j["version"], j["doc"]')" "(1, None)" "empty workspace"
