@@ -41,6 +41,10 @@ struct pk_db {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pk_db_conn *conns;
+  /* A connection of its own for pk_db_memory_bytes, so a status poll never
+   * waits behind a user's query for a pooled one. */
+  duckdb_connection stats;
+  pthread_mutex_t stats_mu;
   char path[4096];
 };
 
@@ -180,6 +184,7 @@ int pk_db_open(const pk_db_config *cfg, pk_db **out, pk_errmsg *e) {
   atomic_init(&db->catalog, 1);
   pthread_mutex_init(&db->mu, NULL);
   pthread_cond_init(&db->cv, NULL);
+  pthread_mutex_init(&db->stats_mu, NULL);
   db->conns = calloc((size_t)readers + 1, sizeof *db->conns);
   if (!db->conns) {
     pk_db_close(db);
@@ -209,13 +214,37 @@ int pk_db_open(const pk_db_config *cfg, pk_db **out, pk_errmsg *e) {
       return pk_errmsg_set(e, PK_EINVAL, "DuckDB refused progress settings");
     }
   }
+  if (duckdb_connect(db->ddb, &db->stats) != DuckDBSuccess) {
+    pk_db_close(db);
+    return pk_errmsg_set(e, PK_ENOMEM, "cannot connect to '%s'",
+                         c.path ? c.path : "the workspace");
+  }
   *out = db;
   return PK_OK;
+}
+
+int pk_db_memory_bytes(pk_db *db, uint64_t *out) {
+  *out = 0;
+  pthread_mutex_lock(&db->stats_mu);
+  duckdb_result res;
+  int err = duckdb_query(db->stats,
+                         "SELECT coalesce(sum(memory_usage_bytes), 0)::UBIGINT "
+                         "FROM duckdb_memory()",
+                         &res) == DuckDBSuccess
+                ? PK_OK
+                : PK_EIO;
+  if (!err)
+    *out = duckdb_value_uint64(&res, 0, 0);
+  duckdb_destroy_result(&res);
+  pthread_mutex_unlock(&db->stats_mu);
+  return err;
 }
 
 void pk_db_close(pk_db *db) {
   if (!db)
     return;
+  if (db->stats)
+    duckdb_disconnect(&db->stats);
   for (int i = 0; i < db->nconns; i++)
     duckdb_disconnect(&db->conns[i].con);
   free(db->conns);
@@ -223,6 +252,7 @@ void pk_db_close(pk_db *db) {
     duckdb_close(&db->ddb);
     pthread_mutex_destroy(&db->mu);
     pthread_cond_destroy(&db->cv);
+    pthread_mutex_destroy(&db->stats_mu);
   }
   free(db);
 }

@@ -117,6 +117,11 @@ const char *pk_db_path(const pk_db *db);
 uint64_t pk_db_memory_limit(const pk_db *db);
 int pk_db_threads(const pk_db *db);
 
+/* Bytes DuckDB's buffer manager holds now (duckdb_memory(): buffers,
+ * hash tables, sort runs), into *out. Runs on a connection of its own, so
+ * it does not wait for a pooled one; thread-safe. PK_EIO if DuckDB fails. */
+int pk_db_memory_bytes(pk_db *db, uint64_t *out);
+
 /* The catalog version (see above); thread-safe. */
 uint64_t pk_db_catalog_version(const pk_db *db);
 /* Bumps the catalog version; thread-safe. */

@@ -53,13 +53,14 @@ json_t *pk_status_json(pk_server *s) {
         s->jobs[i] != s->running_job)
       jobs++;
   pthread_mutex_unlock(&s->jobs_mu);
-  uint64_t lookups = rs.hits + rs.misses;
+  uint64_t lookups = rs.hits + rs.misses, duck = 0;
+  pk_db_memory_bytes(s->db, &duck);
   return json_pack(
       "{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:f}, s:{s:I, s:I, s:I}, "
       "s:I}",
       "memory", "rss", (json_int_t)rss_bytes(), "cache_bytes",
       (json_int_t)rs.resident, "cache_budget", (json_int_t)rs.budget,
-      "cache_spilled", (json_int_t)rs.spilled, "duckdb_bytes", (json_int_t)0,
+      "cache_spilled", (json_int_t)rs.spilled, "duckdb_bytes", (json_int_t)duck,
       "cache", "hits", (json_int_t)rs.hits, "misses", (json_int_t)rs.misses,
       "hit_rate", lookups ? (double)rs.hits / (double)lookups : 0.0, "tasks",
       "running", (json_int_t)ps.running, "queued",

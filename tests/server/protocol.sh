@@ -311,7 +311,7 @@ contains "$WSLOG" '"type":"catalog"' "catalog event"
 # ---- status, metrics, workspace -------------------------------------------------------
 req GET /api/status
 status 200 "status"
-eq "$(jget 'j["memory"]["rss"] > 0, "hit_rate" in j["cache"], j["catalog_version"] > 0')" "(True, True, True)" "status fields"
+eq "$(jget 'j["memory"]["rss"] > 0, "hit_rate" in j["cache"], j["catalog_version"] > 0, j["memory"]["duckdb_bytes"] > 0, j["memory"]["cache_bytes"] > 0')" "(True, True, True, True, True)" "status fields"
 req GET /metrics
 status 200 "metrics"
 contains "$BODY" 'pika_http_requests_total{endpoint="plot",status="200"}' "request metrics"
