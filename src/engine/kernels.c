@@ -164,11 +164,12 @@ typedef struct d2ctx {
 /* The count loop. Per-share counters are 16-bit, so a 512 x 512 grid is
  * 512 KiB and stays in a core's L2 while x and y stream past; a counter that
  * wraps carries 65536 into a 64-bit overflow grid (calloc'd, so its pages
- * cost nothing until the first carry). A zoomed viewport leaves each point
- * in or out at random, which a branch per point mispredicts half the time;
- * so the loop runs in blocks: a branch-free pass computes cell indices (an
- * outside point goes to a trash cell) and a second pass increments. */
-enum { D2_BLOCK = 512, D2_TRASH = 8 };
+ * cost nothing until the first carry). Points go in blocks: after a block
+ * that was all inside (the whole extent) a block is one branchy pass, which
+ * predicts well; otherwise (a zoom, where points fall in or out at random)
+ * a branch-free pass selects the inside points and a second bins them: on
+ * 30M points, 25 % inside, 40 ms instead of 92 ms; all inside, 39 vs 38. */
+enum { D2_BLOCK = 1024 };
 
 static void d2_count(void *vctx, unsigned part, size_t lo, size_t hi) {
   d2ctx *c = vctx;
@@ -176,36 +177,56 @@ static void d2_count(void *vctx, unsigned part, size_t lo, size_t hi) {
   uint64_t *over = c->over[part];
   const double *x = c->x, *y = c->y;
   const axis ax = c->ax, ay = c->ay;
-  const uint32_t nx = (uint32_t)ax.n, ny = (uint32_t)ay.n;
-  const uint32_t trash = (uint32_t)c->cells;
   uint64_t finite = 0, inside = 0;
   bool carried = false;
-  uint32_t idx[D2_BLOCK];
+  uint32_t sel[D2_BLOCK];
+  bool all_in = false; /* the previous block was entirely inside */
   for (size_t i = lo; i < hi; i += D2_BLOCK) {
-    size_t m = hi - i < D2_BLOCK ? hi - i : D2_BLOCK;
+    size_t m = hi - i < D2_BLOCK ? hi - i : D2_BLOCK, k = 0;
     const double *xb = x + i, *yb = y + i;
-    /* Pass 1, no branches: each point's cell, or one of 8 trash cells
-     * (rotating, so runs of outside points do not serialise on one
-     * counter). A point outside bins as 0 before the select, so no
-     * out-of-range or NaN conversion happens. Same rule as axis_bin. */
+    if (all_in) {
+      /* The whole-extent case: the test is almost always true, so a
+       * branch predicts well and one pass is cheapest. */
+      for (size_t j = 0; j < m; j++) {
+        double xv = xb[j], yv = yb[j];
+        if ((xv >= ax.lo) & (xv < ax.hi) & (yv >= ay.lo) & (yv < ay.hi)) {
+          size_t cell = axis_bin(&ay, yv) * ax.n + axis_bin(&ax, xv);
+          if (++g[cell] == 0) {
+            over[cell] += 65536;
+            carried = true;
+          }
+          k++;
+          finite++;
+        } else {
+          finite += (uint64_t)(isfinite(xv) & isfinite(yv));
+        }
+      }
+      inside += k;
+      all_in = k == m;
+      continue;
+    }
+    /* Pass 1 selects the points inside without a branch per point (a
+     * zoomed viewport leaves points in or out at random, and a branch
+     * would mispredict half the time): every index is written, the count
+     * advances only for those inside. */
     for (size_t j = 0; j < m; j++) {
       double xv = xb[j], yv = yb[j];
       int in = (xv >= ax.lo) & (xv < ax.hi) & (yv >= ay.lo) & (yv < ay.hi);
-      double tx = in ? (xv - ax.lo) * ax.k : 0.0;
-      double ty = in ? (yv - ay.lo) * ay.k : 0.0;
-      uint32_t bx = (uint32_t)tx, by = (uint32_t)ty;
-      bx = bx < nx ? bx : nx - 1;
-      by = by < ny ? by : ny - 1;
-      idx[j] = in ? by * nx + bx : trash + (uint32_t)(j & 7);
-      inside += (uint64_t)in;
+      sel[k] = (uint32_t)j;
+      k += (size_t)in;
       finite += (uint64_t)(isfinite(xv) & isfinite(yv));
     }
-    /* Pass 2: the increments, a tight loop of loads and stores. */
-    for (size_t j = 0; j < m; j++)
-      if (++g[idx[j]] == 0) {
-        over[idx[j]] += 65536;
+    /* Pass 2 bins and counts only those. */
+    for (size_t t = 0; t < k; t++) {
+      size_t j = sel[t];
+      size_t cell = axis_bin(&ay, yb[j]) * ax.n + axis_bin(&ax, xb[j]);
+      if (++g[cell] == 0) {
+        over[cell] += 65536;
         carried = true;
       }
+    }
+    inside += k;
+    all_in = k == m;
   }
   c->tl[part].skipped += (hi - lo) - finite;
   c->tl[part].outside += finite - inside;
@@ -307,15 +328,13 @@ int pk_density2d(pk_pool *pool, const double *x, const double *y,
       vals[0] = values;
       continue;
     }
-    /* + D2_TRASH: the count kernel's trash cells (never merged). */
-    grid[p] = calloc(c.cells + D2_TRASH,
-                     weighted ? sizeof(uint64_t) : sizeof(uint16_t));
+    grid[p] = calloc(c.cells, weighted ? sizeof(uint64_t) : sizeof(uint16_t));
     if (!grid[p]) {
       rc = PK_ENOMEM;
       goto out;
     }
     if (!weighted) {
-      over[p] = calloc(c.cells + D2_TRASH, sizeof(uint64_t));
+      over[p] = calloc(c.cells, sizeof(uint64_t));
       if (!over[p]) {
         rc = PK_ENOMEM;
         goto out;
