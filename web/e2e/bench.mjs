@@ -16,7 +16,7 @@ import { DATA, PIKA, tempDir, startPika, launchBrowser, sleep } from './lib.mjs'
 const N = Number(process.env.BENCH_ZOOMS ?? 30);
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 
-async function session(table, load, sql, longQuery) {
+async function session(table, load, sql, withLongQuery) {
 const dir = tempDir('pika-bench-');
 mkdirSync(join(dir, 'home'), { recursive: true });
 const imp = spawnSync(PIKA, [...load, '--db', join(dir, 'workspace.duckdb')], { env: { ...process.env, PIKA_HOME: join(dir, 'home') }, encoding: 'utf8' });
@@ -64,7 +64,7 @@ try {
   console.log(`[${table}] ${info}`);
   console.log(`[${table}] plot connected to ${sql} -> first frame: ${firstPlot.toFixed(0)} ms`);
   console.log(`[${table}] wheel zoom -> refined frame: n=${refine.length} p50 ${pct(refine, 50).toFixed(0)} ms  p95 ${pct(refine, 95).toFixed(0)} ms  max ${Math.max(...refine).toFixed(0)} ms (includes the 50 ms debounce); server elapsed_ms p50 ${pct(serverMs, 50).toFixed(0)} p95 ${pct(serverMs, 95).toFixed(0)}`);
-  if (!longQuery) return;
+  if (!withLongQuery) return;
 
   // a long query (about 60M rows hashed) while the user keeps zooming
   await page.evaluate(() => { window.__longtasks = []; });
