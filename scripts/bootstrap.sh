@@ -54,6 +54,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Vite 8 and Vitest 4 need Node.js 20.19 or newer; Debian 12's own nodejs
+# package is 18, so a machine that got node from it cannot build the UI.
+node_v=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
+IFS=. read -r nmaj nmin _ <<<"$node_v"
+if [ "$nmaj" -lt 20 ] || { [ "$nmaj" -eq 20 ] && [ "$nmin" -lt 19 ]; }; then
+  echo "bootstrap: node $node_v is too old for the browser UI's build (Vite 8 needs Node.js >= 20.19); install a newer Node.js and run again" >&2
+  exit 69
+fi
+
 bash scripts/fetch-duckdb.sh
 bash scripts/fetch-datasets.sh
 # The browser UI's npm packages (web/package-lock.json), when missing or stale.
