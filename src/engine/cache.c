@@ -163,6 +163,31 @@ static void lru_touch(pk_cache *c, entry *en) {
   }
 }
 
+/* The ready entry that match(en, arg) accepts, pinned and made most
+ * recent; while a matching entry is still loading or spilling, waits for
+ * it. NULL when none matches. Lock held (released while waiting). */
+static entry *find_pinned(pk_cache *c,
+                          bool (*match)(const entry *, const void *),
+                          const void *arg) {
+  for (;;) {
+    entry *pending = NULL;
+    for (entry *en = c->head; en; en = en->next) {
+      if (!match(en, arg))
+        continue;
+      if (en->state == S_READY) {
+        en->pins++;
+        lru_touch(c, en);
+        c->hits++;
+        return en;
+      }
+      pending = en;
+    }
+    if (!pending)
+      return NULL;
+    pthread_cond_wait(&c->cv, &c->mu);
+  }
+}
+
 /* ---- entries ------------------------------------------------------------- */
 
 static void entry_free(entry *en) {
@@ -546,6 +571,18 @@ static int cols_view(pk_cache_cols *h, const char *const *columns,
   return PK_OK;
 }
 
+typedef struct cols_want {
+  XXH128_hash_t key;
+  const char *const *columns;
+  size_t n;
+} cols_want;
+
+static bool cols_match(const entry *en, const void *arg) {
+  const cols_want *w = arg;
+  return en->kind == E_COLS && XXH128_isEqual(en->key, w->key) &&
+         holds_all(en, w->columns, w->n);
+}
+
 /* A loading entry for the distinct names among columns[0..n), pinned once.
  * NULL when out of memory. */
 static entry *new_cols_entry(XXH128_hash_t key, uint64_t version,
@@ -590,31 +627,9 @@ int pk_cache_cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
   XXH128_hash_t key = cols_key(source, order_by, version);
   entry *mine = NULL;
   pthread_mutex_lock(&c->mu);
-  for (;;) {
-    entry *found = NULL, *pending = NULL;
-    for (entry *en = c->head; en; en = en->next) {
-      if (en->kind != E_COLS || !XXH128_isEqual(en->key, key))
-        continue;
-      if (!holds_all(en, columns, n))
-        continue;
-      if (en->state == S_READY) {
-        found = en;
-        break;
-      }
-      pending = en;
-    }
-    if (found) {
-      found->pins++;
-      lru_touch(c, found);
-      c->hits++;
-      h->en = found;
-      h->hit = true;
-      break;
-    }
-    if (!pending)
-      break;
-    pthread_cond_wait(&c->cv, &c->mu);
-  }
+  cols_want want = {key, columns, n};
+  h->en = find_pinned(c, cols_match, &want);
+  h->hit = h->en != NULL;
   if (!h->en) {
     mine = new_cols_entry(key, version, columns, n);
     if (mine) {
@@ -785,6 +800,21 @@ static int r_take(void *arg, duckdb_data_chunk *chp) {
   return PK_OK;
 }
 
+typedef struct result_want {
+  XXH128_hash_t key;
+  uint64_t version;
+} result_want;
+
+static bool result_match(const entry *en, const void *arg) {
+  const result_want *w = arg;
+  return en->kind == E_RESULT && XXH128_isEqual(en->key, w->key) &&
+         en->version == w->version && en->findable;
+}
+
+static bool id_match(const entry *en, const void *arg) {
+  return en->kind == E_RESULT && !strcmp(en->id, arg);
+}
+
 int pk_cache_result_get(pk_cache *c, pk_db_conn *conn, const char *sql,
                         pk_cache_result **out, pk_errmsg *e) {
   *out = NULL;
@@ -797,30 +827,9 @@ int pk_cache_result_get(pk_cache *c, pk_db_conn *conn, const char *sql,
   XXH128_hash_t key = fingerprint(sql);
   entry *mine = NULL;
   pthread_mutex_lock(&c->mu);
-  for (;;) {
-    entry *found = NULL, *pending = NULL;
-    for (entry *en = c->head; en; en = en->next) {
-      if (en->kind != E_RESULT || !XXH128_isEqual(en->key, key) ||
-          en->version != version || !en->findable)
-        continue;
-      if (en->state == S_READY) {
-        found = en;
-        break;
-      }
-      pending = en;
-    }
-    if (found) {
-      found->pins++;
-      lru_touch(c, found);
-      c->hits++;
-      h->en = found;
-      h->hit = true;
-      break;
-    }
-    if (!pending)
-      break;
-    pthread_cond_wait(&c->cv, &c->mu);
-  }
+  result_want want = {key, version};
+  h->en = find_pinned(c, result_match, &want);
+  h->hit = h->en != NULL;
   if (!h->en) {
     mine = calloc(1, sizeof *mine);
     if (mine) {
@@ -885,17 +894,7 @@ int pk_cache_result_find(pk_cache *c, const char *id, pk_cache_result **out,
                          pk_errmsg *e) {
   *out = NULL;
   pthread_mutex_lock(&c->mu);
-  entry *found = NULL;
-  for (entry *en = c->head; en; en = en->next)
-    if (en->kind == E_RESULT && en->state == S_READY && !strcmp(en->id, id)) {
-      found = en;
-      break;
-    }
-  if (found) {
-    found->pins++;
-    lru_touch(c, found);
-    c->hits++;
-  }
+  entry *found = find_pinned(c, id_match, id);
   pthread_mutex_unlock(&c->mu);
   if (!found)
     return pk_errmsg_set(e, PK_ENOENT,
