@@ -778,7 +778,7 @@ static int restore_one(env *v, secret_state *ss, const char *path,
     pk_pipe_sink sink = {sink_fd, &fs};
     rc = pk_pipe_decode(&v->opts, a.fd, a.header_len, &a.h, &a.keys, &sink,
                         NULL, NULL, &st, e);
-    if (!rc && !of.is_stdout) {
+    if (!rc && !of.direct) { /* never chmod a device */
       fchmod(of.fd, a.h.mode & 07777);
       struct timespec ts[2] = {{0, UTIME_OMIT}, {(time_t)a.h.mtime, 0}};
       futimens(of.fd, ts);
@@ -792,7 +792,7 @@ static int restore_one(env *v, secret_state *ss, const char *path,
   end_progress(&v->prog);
   if (!rc) {
     print_stats(v, &st);
-    if (!of.is_stdout && (a.h.flags & PK_FMT_F_IRREVERSIBLE))
+    if (!of.direct && (a.h.flags & PK_FMT_F_IRREVERSIBLE))
       fprintf(stderr,
               "%s: restored with PII masked (masking is irreversible)\n",
               target);

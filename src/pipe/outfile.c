@@ -30,7 +30,7 @@ int pk_outfile_open(pk_outfile *of, const char *path, int overwrite,
   of->fd = -1;
   of->overwrite = overwrite;
   if (!strcmp(path, "-")) {
-    of->is_stdout = 1;
+    of->is_stdout = of->direct = 1;
     of->fd = STDOUT_FILENO;
     return PK_OK;
   }
@@ -41,6 +41,13 @@ int pk_outfile_open(pk_outfile *of, const char *path, int overwrite,
   if (stat(path, &sb) == 0) {
     if (S_ISDIR(sb.st_mode))
       return pk_errmsg_set(e, PK_EEXIST, "%s is a directory", path);
+    if (!S_ISREG(sb.st_mode)) {
+      of->fd = open(path, O_WRONLY | O_CLOEXEC);
+      if (of->fd < 0)
+        return os_err(e, "open", path);
+      of->direct = 1;
+      return PK_OK;
+    }
     if (!overwrite)
       return pk_errmsg_set(e, PK_EEXIST,
                            "%s exists (use --overwrite to replace it)", path);
@@ -94,6 +101,12 @@ int pk_outfile_commit(pk_outfile *of, pk_errmsg *e) {
   if (of->fd < 0)
     return pk_errmsg_set(e, PK_EINVAL, "output is not open");
   int rc = PK_OK;
+  if (of->direct) { /* a device or FIFO: nothing to make durable or name */
+    if (close(of->fd) != 0)
+      rc = os_err(e, "write", of->path);
+    of->fd = -1;
+    return rc;
+  }
   if (fsync(of->fd) != 0) {
     rc = os_err(e, "write", of->path);
     pk_outfile_abort(of);
@@ -147,6 +160,7 @@ int pk_outfile_commit(pk_outfile *of, pk_errmsg *e) {
 void pk_outfile_abort(pk_outfile *of) {
   if (of->is_stdout)
     return;
+  /* direct (a device): closing is all; the tmp name is empty. */
   if (of->fd >= 0)
     close(of->fd);
   of->fd = -1;

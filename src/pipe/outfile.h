@@ -7,7 +7,10 @@
  * overwrite the link fails if the name exists, so an existing file is never
  * clobbered, even by a race. Where O_TMPFILE is not supported, a hidden
  * temporary name (".NAME.pika-XXXXXX") and a rename take its place.
- * "-" is standard output: written directly, nothing to commit.
+ * "-" is standard output, and an existing path that is not a regular file
+ * (a device such as /dev/null, a FIFO, a socket) is opened and written in
+ * place: there is nothing to replace atomically, and renaming over it
+ * would replace the device with a regular file. Those need no overwrite.
  */
 #ifndef PIKA_PIPE_OUTFILE_H
 #define PIKA_PIPE_OUTFILE_H
@@ -20,6 +23,7 @@
 typedef struct pk_outfile {
   int fd;
   int is_stdout;
+  int direct; /* written in place: stdout, or a device/FIFO (see above) */
   int overwrite;
   char path[4096];
   char tmp[8448]; /* named fallback; "" with O_TMPFILE */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "render/render_int.h"
@@ -423,8 +424,16 @@ int pk_render_file(const pk_plot *p, const char *path, int width_px,
     return r;
 
   char *tmp = NULL;
-  int fd = -1;
-  int err = open_temp(path, &tmp, &fd);
+  int fd = -1, err = 0;
+  struct stat sb;
+  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+    /* A device or FIFO is written in place: renaming a temporary file over
+     * it would replace the device with a regular file. */
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    err = fd < 0 ? errno : 0;
+  } else {
+    err = open_temp(path, &tmp, &fd);
+  }
   if (err) {
     cairo_surface_destroy(img);
     return io_error(e, err, "create a file next to", path);
@@ -458,9 +467,9 @@ int pk_render_file(const pk_plot *p, const char *path, int width_px,
     r = io_error(e, errno, "flush", path);
   if (close(fd) != 0 && r == PK_OK)
     r = io_error(e, errno, "close", path);
-  if (r == PK_OK && rename(tmp, path) != 0)
+  if (r == PK_OK && tmp && rename(tmp, path) != 0)
     r = io_error(e, errno, "replace", path);
-  if (r != PK_OK)
+  if (r != PK_OK && tmp)
     unlink(tmp);
   free(tmp);
   return r;
