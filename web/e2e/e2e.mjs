@@ -146,6 +146,46 @@ try {
     await page.screenshot({ path: join(shots, '4-restored.png') });
   });
 
+  await step('drop a CSV file onto the page: preview, import, table listed', async () => {
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['zip,n\n02134,1\n10001,2\n'], 'dropped.csv', { type: 'text/csv' }));
+      const app = document.querySelector('.app');
+      app.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      app.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    const dlg = page.getByTestId('import-dialog');
+    await dlg.getByTestId('import-table').waitFor({ timeout: 60000 });
+    assert.match(await dlg.textContent(), /zip/);
+    await dlg.getByTestId('import-table').fill('dropped');
+    await dlg.getByTestId('import-go').click();
+    await page.getByTestId('table-dropped').waitFor({ timeout: 60000 });
+    assert.match(await page.getByTestId('table-dropped').textContent(), /2 rows/);
+    const r = await sqlInPage(page, 'SELECT zip FROM dropped ORDER BY n');
+    assert.equal(r[0][0], '02134', 'a leading zero survives the drop');
+  });
+
+  await step('without WebGL2 the plot is drawn by the Canvas2D fallback', async () => {
+    const fb = await ctx.newPage();
+    await fb.addInitScript(() => {
+      const get = HTMLCanvasElement.prototype.getContext;
+      HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+        return kind === 'webgl2' ? null : get.call(this, kind, ...rest);
+      };
+    });
+    fb.on('pageerror', (e) => errors.push(String(e)));
+    await fb.goto(server.url);
+    await fb.waitForFunction(() => document.querySelector('[data-testid=plot-info]')?.textContent?.includes('canvas2d'), null, { timeout: 60000 });
+    await sleep(300);
+    await fb.screenshot({ path: join(shots, '5-canvas2d.png') });
+    const px = await plotPixels(fb);
+    let drawn = 0;
+    for (let i = 3; i < px.data.length; i += 4) if (px.data[i] > 200) drawn++;
+    console.log(`     ${drawn} opaque pixels drawn by Canvas2D`);
+    assert.ok(drawn > 2000, 'the fallback draws the plot');
+    await fb.close();
+  });
+
   await step('no uncaught page errors', async () => {
     assert.deepEqual(errors, []);
   });
