@@ -479,6 +479,16 @@ uint64_t pk_cache_trim(pk_cache *c, uint64_t target) {
   return r;
 }
 
+/* Withdraws a loading entry whose load failed (the caller holds its only
+ * pin; the lock is not held): waiters wake and load it themselves. */
+static void abandon(pk_cache *c, entry *en) {
+  pthread_mutex_lock(&c->mu);
+  entry_remove(c, en);
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+  entry_free(en);
+}
+
 /* Accounts a freshly loaded entry (pinned by the caller) and makes it
  * findable; a column entry bigger than the whole budget goes to a spill
  * file at once. Lock held. */
@@ -651,15 +661,12 @@ int pk_cache_cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
                   ? pk_errmsg_set(e, PK_ENOMEM, "out of memory")
                   : pk_cols_load(conn, sql.s, &cs, e);
     pk_sqlbuf_free(&sql);
-    pthread_mutex_lock(&c->mu);
     if (err) {
-      entry_remove(c, mine);
-      pthread_cond_broadcast(&c->cv);
-      pthread_mutex_unlock(&c->mu);
-      entry_free(mine);
+      abandon(c, mine);
       free(h);
       return err;
     }
+    pthread_mutex_lock(&c->mu);
     /* pk_cols_load's columns are the distinct names, in order. The ORDER
      * BY column is flagged sorted (checked, so a collation surprise cannot
      * hand M4 an unsorted series) so a line plot uses it in place. */
@@ -869,15 +876,12 @@ int pk_cache_result_get(pk_cache *c, pk_db_conn *conn, const char *sql,
     if (!err)
       err = pk_db_exec(conn, sql, &sink, e);
     mine->elapsed_ns = pk_now_ns() - t0;
-    pthread_mutex_lock(&c->mu);
     if (err) {
-      entry_remove(c, mine);
-      pthread_cond_broadcast(&c->cv);
-      pthread_mutex_unlock(&c->mu);
-      entry_free(mine);
+      abandon(c, mine);
       free(h);
       return err;
     }
+    pthread_mutex_lock(&c->mu);
     if (pk_db_catalog_version(db) != version) {
       /* It changed the catalog: keep it for paging, never answer SQL. */
       mine->findable = false;

@@ -339,28 +339,11 @@ static void export_task(void *arg) {
 static int send_file(pk_req *r, const char *path, const char *mime,
                      const char *disp) {
   FILE *f = fopen(path, "rb");
-  struct stat st;
-  if (!f || fstat(fileno(f), &st)) {
-    if (f)
-      fclose(f);
+  if (!f)
     return pk_reply_error(r, 500, "internal", "the export file vanished");
-  }
-  char cl[32];
-  snprintf(cl, sizeof cl, "%lld", (long long)st.st_size);
-  mg_response_header_start(r->c, 200);
-  mg_response_header_add(r->c, "Content-Type", mime, -1);
-  mg_response_header_add(r->c, "Content-Length", cl, -1);
-  mg_response_header_add(r->c, "Content-Disposition", disp, -1);
-  mg_response_header_add(r->c, "Cache-Control", "no-store", -1);
-  mg_response_header_send(r->c);
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-    if (mg_write(r->c, buf, n) <= 0)
-      break;
-  fclose(f);
-  r->status = 200;
-  return 200;
+  const char *extra[] = {"Content-Disposition", disp, "Cache-Control",
+                         "no-store", NULL};
+  return pk_reply_file(r, f, mime, extra);
 }
 
 int pk_api_export(pk_req *r) {

@@ -29,6 +29,33 @@
 
 /* ---- replies ------------------------------------------------------------- */
 
+int pk_reply_file(pk_req *r, FILE *f, const char *mime,
+                  const char *const *extra) {
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0) {
+    fclose(f);
+    return pk_reply_error(r, 500, "internal", "cannot read the file to send");
+  }
+  char cl[32];
+  snprintf(cl, sizeof cl, "%lld", (long long)st.st_size);
+  mg_response_header_start(r->c, 200);
+  mg_response_header_add(r->c, "Content-Type", mime, -1);
+  mg_response_header_add(r->c, "Content-Length", cl, -1);
+  for (size_t i = 0; extra && extra[i]; i += 2)
+    mg_response_header_add(r->c, extra[i], extra[i + 1], -1);
+  mg_response_header_send(r->c);
+  if (strcmp(r->method, "HEAD")) {
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+      if (mg_write(r->c, buf, n) <= 0)
+        break;
+  }
+  fclose(f);
+  r->status = 200;
+  return 200;
+}
+
 int pk_reply_text(pk_req *r, int status, const char *mime, const char *body,
                   size_t len, const char *extra_name, const char *extra_value) {
   char cl[32];
@@ -253,33 +280,13 @@ static int serve_static(pk_req *r) {
     return pk_reply_error(r, 403, "forbidden",
                           "that path is outside the web root");
   FILE *f = fopen(file, "rb");
-  struct stat st;
-  if (!f || fstat(fileno(f), &st) != 0) {
-    if (f)
-      fclose(f);
+  if (!f)
     return pk_reply_error(r, 404, "not_found", "no such file");
-  }
-  char cl[32];
-  snprintf(cl, sizeof cl, "%lld", (long long)st.st_size);
-  mg_response_header_start(r->c, 200);
-  mg_response_header_add(r->c, "Content-Type", pk_assets_mime(file), -1);
-  mg_response_header_add(r->c, "Content-Length", cl, -1);
-  mg_response_header_add(
-      r->c, "Cache-Control",
+  const char *extra[] = {
+      "Cache-Control",
       res == PK_ASSET_INDEX ? "no-cache" : pk_assets_cache_control(r->path),
-      -1);
-  mg_response_header_add(r->c, "X-Content-Type-Options", "nosniff", -1);
-  mg_response_header_send(r->c);
-  if (strcmp(r->method, "HEAD")) {
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-      if (mg_write(r->c, buf, n) <= 0)
-        break;
-  }
-  fclose(f);
-  r->status = 200;
-  return 200;
+      "X-Content-Type-Options", "nosniff", NULL};
+  return pk_reply_file(r, f, pk_assets_mime(file), extra);
 }
 
 /* ---- routing ------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine/cache.h"
 #include "engine/columns.h"
@@ -93,6 +94,11 @@ typedef struct pk_req {
 
 /* Replies. Each returns the status sent. */
 int pk_reply_json(pk_req *r, int status, json_t *body); /* steals body */
+/* Streams f (closed here) as a 200 of type mime with its size as
+ * Content-Length and the extra headers (name, value, ..., NULL); no body
+ * for HEAD. */
+int pk_reply_file(pk_req *r, FILE *f, const char *mime,
+                  const char *const *extra);
 int pk_reply_text(pk_req *r, int status, const char *mime, const char *body,
                   size_t len, const char *extra_name, const char *extra_value);
 int pk_reply_error(pk_req *r, int status, const char *code, const char *fmt,
