@@ -265,7 +265,7 @@ req POST /api/export -d '{"sql": "SELECT * FROM pts", "format": "gif"}'
 status 400 "unknown export format"
 
 # ---- upload + import, with the job on the WebSocket -------------------------------------
-$CLIENT ws "$PORT" "$TOK" "http://127.0.0.1:$PORT" 6 >"$TMP/ws.log" &
+$CLIENT ws "$PORT" "$TOK" "http://127.0.0.1:$PORT" 60 >"$TMP/ws.log" &
 WS=$!
 sleep 1
 printf 'id,zip,v\n1,02134,3.5\n2,10001,4.5\n' >"$TMP/up.csv"
@@ -298,6 +298,14 @@ BADJOB=$(jget 'j["job"]')
 sleep 1
 req GET "/api/jobs/$BADJOB"
 eq "$(jget 'j["state"]')" error "an import of a missing file fails as a job"
+# Listen until the events this test expects have arrived (a loaded machine
+# may take a while), then stop the listener.
+for _ in $(seq 300); do
+  grep -q '"type":"catalog"' "$TMP/ws.log" && grep -q '"state":"done"' "$TMP/ws.log" &&
+    grep -q '"type":"status"' "$TMP/ws.log" && break
+  sleep 0.1
+done
+kill $WS 2>/dev/null
 wait $WS
 WSLOG=$(cat "$TMP/ws.log")
 contains "$WSLOG" "HTTP/1.1 101" "WebSocket accepted with the right Origin"
