@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "base/clock.h"
+#include "engine/dindex.h"
 #include "engine/kernels.h"
 #include "runtime/governor.h"
 #include "runtime/mempressure.h"
@@ -44,6 +45,12 @@ typedef struct entry {
   size_t nnames;
   void *map;
   size_t maplen;
+  /* The density index of two of the columns (never spilled: dropped when
+   * the columns spill), its bytes accounted as resident. */
+  pk_dindex *dix;
+  size_t dix_x, dix_y;
+  uint64_t dix_bytes;
+  bool dix_building;
 
   /* E_RESULT */
   char id[56];
@@ -65,6 +72,7 @@ struct pk_cache {
   uint64_t budget, spill_budget, resident, spilled;
   uint64_t ncols_entries, nresult_entries;
   uint64_t hits, misses, spills, evictions;
+  uint64_t indexes, indexing; /* density indexes held, being built */
   char *spill_dir;
   pk_mempress_monitor *mon;
 };
@@ -201,6 +209,7 @@ static void entry_free(entry *en) {
     }
     pk_cols_free(en->cols);
   }
+  pk_dindex_free(en->dix);
   for (size_t i = 0; i < en->nnames; i++)
     free(en->names[i]);
   free(en->names);
@@ -233,6 +242,9 @@ static bool entry_remove(pk_cache *c, entry *en) {
     else
       c->resident -= en->bytes;
   }
+  c->resident -= en->dix_bytes;
+  c->indexes -= en->dix != NULL;
+  en->dix_bytes = 0;
   if (en->kind == E_COLS)
     c->ncols_entries--;
   else
@@ -308,7 +320,15 @@ static bool can_spill(const pk_cache *c, const entry *en) {
  * room on disk) the entry is left resident and the error returned. */
 static int spill_entry(pk_cache *c, entry *en) {
   en->state = S_SPILLING;
+  /* Nobody holds the index (the entry is not pinned by a reader), and it
+   * is rebuilt when a plot wants it again. */
+  pk_dindex *dix = en->dix;
+  en->dix = NULL;
+  c->indexes -= dix != NULL;
+  c->resident -= en->dix_bytes;
+  en->dix_bytes = 0;
   pthread_mutex_unlock(&c->mu);
+  pk_dindex_free(dix);
   void *map = NULL;
   size_t len = 0;
   int err = spill_write(c->spill_dir, en, &map, &len);
@@ -467,6 +487,8 @@ void pk_cache_stats_get(pk_cache *c, pk_cache_stats *out) {
       .misses = c->misses,
       .spills = c->spills,
       .evictions = c->evictions,
+      .indexes = c->indexes,
+      .indexing = c->indexing,
   };
   pthread_mutex_unlock(&c->mu);
 }
@@ -709,6 +731,91 @@ void pk_cache_cols_release(pk_cache_cols *h) {
   free(h->view.cols);
   unpin(h->c, h->en);
   free(h);
+}
+
+pk_cache_cols *pk_cache_cols_retain(pk_cache_cols *h) {
+  pk_cache_cols *r = calloc(1, sizeof *r);
+  pk_col *cols = calloc(h->view.ncols ? h->view.ncols : 1, sizeof *cols);
+  if (!r || !cols) {
+    free(r);
+    free(cols);
+    return NULL;
+  }
+  *r = *h;
+  r->view.cols = cols;
+  for (size_t i = 0; i < h->view.ncols; i++) {
+    cols[i] = h->view.cols[i];
+    if (!(cols[i].name = strdup(h->view.cols[i].name))) {
+      while (i--)
+        free(cols[i].name);
+      free(cols);
+      free(r);
+      return NULL;
+    }
+  }
+  pthread_mutex_lock(&h->c->mu);
+  h->en->pins++;
+  pthread_mutex_unlock(&h->c->mu);
+  return r;
+}
+
+/* The entry's column behind the view column named name, or -1. */
+static ssize_t entry_col(const pk_cache_cols *h, const char *name) {
+  for (size_t i = 0; i < h->view.ncols; i++)
+    if (strcmp(h->view.cols[i].name, name) == 0)
+      for (size_t k = 0; k < h->en->cols->ncols; k++)
+        if (h->en->cols->cols[k].v == h->view.cols[i].v)
+          return (ssize_t)k;
+  return -1;
+}
+
+const pk_dindex *pk_cache_cols_index(const pk_cache_cols *h, const char *x,
+                                     const char *y) {
+  ssize_t kx = entry_col(h, x), ky = entry_col(h, y);
+  const pk_dindex *dix = NULL;
+  pthread_mutex_lock(&h->c->mu);
+  if (kx >= 0 && ky >= 0 && h->en->dix && h->en->dix_x == (size_t)kx &&
+      h->en->dix_y == (size_t)ky)
+    dix = h->en->dix;
+  pthread_mutex_unlock(&h->c->mu);
+  return dix;
+}
+
+int pk_cache_cols_index_build(pk_cache_cols *h, const char *x, const char *y,
+                              pk_errmsg *e) {
+  pk_cache *c = h->c;
+  entry *en = h->en;
+  ssize_t kx = entry_col(h, x), ky = entry_col(h, y);
+  if (kx < 0 || ky < 0)
+    return pk_errmsg_set(e, PK_EINVAL, "no columns %s and %s to index", x, y);
+  pthread_mutex_lock(&c->mu);
+  bool busy = en->dix || en->dix_building;
+  en->dix_building = en->dix_building || !busy;
+  c->indexing += !busy;
+  pthread_mutex_unlock(&c->mu);
+  if (busy)
+    return PK_OK; /* one index per entry: built, or being built */
+  const pk_col *cx = &en->cols->cols[kx], *cy = &en->cols->cols[ky];
+  double ext[4] = {cx->min, cx->max, cy->min, cy->max};
+  pk_dindex *dix = NULL;
+  int err = pk_dindex_build(cx->v, cy->v, en->cols->nrows,
+                            cx->ranged && cy->ranged ? ext : NULL, &dix);
+  pthread_mutex_lock(&c->mu);
+  en->dix_building = false;
+  c->indexing--;
+  if (!err) {
+    c->indexes++;
+    en->dix = dix;
+    en->dix_x = (size_t)kx;
+    en->dix_y = (size_t)ky;
+    en->dix_bytes = pk_dindex_bytes(dix);
+    c->resident += en->dix_bytes;
+  }
+  pthread_mutex_unlock(&c->mu);
+  if (err)
+    return pk_errmsg_set(e, err, "cannot index %s and %s: %s", x, y,
+                         pk_err_name(err));
+  return PK_OK;
 }
 
 /* ---- query results ------------------------------------------------------- */

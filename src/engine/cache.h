@@ -68,6 +68,7 @@
 #include "base/error.h"
 #include "engine/columns.h"
 #include "engine/db.h"
+#include "engine/dindex.h"
 
 typedef struct pk_cache pk_cache;
 
@@ -94,6 +95,7 @@ typedef struct pk_cache_stats {
   uint64_t col_entries, result_entries;
   uint64_t hits, misses; /* lookups of either kind since creation */
   uint64_t spills, evictions;
+  uint64_t indexes, indexing; /* density indexes held, being built */
 } pk_cache_stats;
 
 void pk_cache_stats_get(pk_cache *c, pk_cache_stats *out);
@@ -132,6 +134,26 @@ const pk_cols *pk_cache_cols_view(const pk_cache_cols *h);
 /* Whether the columns came from the cache (no SQL ran). */
 bool pk_cache_cols_hit(const pk_cache_cols *h);
 void pk_cache_cols_release(pk_cache_cols *h);
+
+/* A second handle on the same entry and view (pinning it once more), for a
+ * task that outlives the first; NULL when out of memory. */
+pk_cache_cols *pk_cache_cols_retain(pk_cache_cols *h);
+
+/* The density index (dindex.h) of the view's columns named x and y, if it
+ * has been built for this entry and not dropped since; valid while h is
+ * held. A density count on it equals pk_density2d on those columns. */
+const pk_dindex *pk_cache_cols_index(const pk_cache_cols *h, const char *x,
+                                     const char *y);
+
+/* Builds that index and keeps it with the entry, its bytes counted against
+ * the budget like the columns' (one index per entry; PK_OK at once if it
+ * exists or another thread is building it). Blocks for the build (two
+ * passes over the columns; ~2 s for 100M points), so call it from a
+ * background task holding its own handle. When the entry's columns are
+ * spilled or dropped, the index is dropped with them. Errors: PK_EINVAL
+ * (no such view columns), PK_ENOMEM. */
+int pk_cache_cols_index_build(pk_cache_cols *h, const char *x, const char *y,
+                              pk_errmsg *e);
 
 /* ---- query results ------------------------------------------------------- */
 

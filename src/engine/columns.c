@@ -15,7 +15,7 @@
 
 /* Maps `bytes` (a multiple of HUGE_BYTES) of address space 2 MiB-aligned,
  * without committing memory, and asks for transparent huge pages. */
-static double *reserve(size_t bytes) {
+static void *reserve(size_t bytes) {
   size_t len = bytes + HUGE_BYTES;
   char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -30,7 +30,15 @@ static double *reserve(size_t bytes) {
 #ifdef MADV_HUGEPAGE
   madvise((void *)a, bytes, MADV_HUGEPAGE); /* advisory */
 #endif
-  return (double *)a;
+  return (void *)a;
+}
+
+void *pk_huge_map(size_t *bytes) {
+  size_t b = (*bytes + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+  void *p = reserve(b ? b : HUGE_BYTES);
+  if (p)
+    *bytes = b ? b : HUGE_BYTES;
+  return p;
 }
 
 void pk_col_free_values(pk_col *col) {

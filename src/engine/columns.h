@@ -75,4 +75,10 @@ void pk_cols_free(pk_cols *cs);
  * v NULL. */
 void pk_col_free_values(pk_col *col);
 
+/* Anonymous memory for large arrays the way the columns get it (see
+ * "Memory"): *bytes rounded up to whole 2 MiB pages (and set to that), 2 MiB-
+ * aligned, transparent huge pages asked for, pages backed only once
+ * written. Free with munmap(p, *bytes). NULL when out of address space. */
+void *pk_huge_map(size_t *bytes);
+
 #endif /* PIKA_ENGINE_COLUMNS_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "engine/kernel_par.h"
 
 const char *pk_kagg_name(pk_kagg agg) {
   switch (agg) {
@@ -25,123 +26,6 @@ const char *pk_kagg_name(pk_kagg agg) {
   return "?";
 }
 
-/* ---- the parallel driver -------------------------------------------------*/
-
-enum { PAR_MAX_PARTS = 64 };
-
-typedef void (*par_fn)(void *ctx, unsigned part, size_t lo, size_t hi);
-
-typedef struct par {
-  size_t n;
-  size_t block;       /* dynamic mode: points claimed at a time */
-  atomic_size_t next; /* dynamic mode: first unclaimed point */
-  bool dynamic;
-  unsigned nparts;
-  par_fn fn;
-  void *ctx;
-} par;
-
-typedef struct par_arg {
-  par *p;
-  unsigned part;
-} par_arg;
-
-/* How many shares to cut n points into: one per pool worker, but none
- * smaller than half the single-thread threshold. */
-static unsigned par_nparts(pk_pool *pool, size_t n) {
-  if (!pool || n < PK_KERNEL_PAR_MIN)
-    return 1;
-  struct pk_pool_stats st;
-  pk_pool_stats(pool, &st);
-  size_t t = st.nthreads ? st.nthreads : 1;
-  size_t cap = n / (PK_KERNEL_PAR_MIN / 2);
-  if (t > cap)
-    t = cap;
-  if (t > PAR_MAX_PARTS)
-    t = PAR_MAX_PARTS;
-  return t ? (unsigned)t : 1;
-}
-
-static void par_share(par *p, unsigned part) {
-  if (!p->dynamic) {
-    size_t lo = p->n / p->nparts * part + (p->n % p->nparts) * part / p->nparts;
-    size_t hi = p->n / p->nparts * (part + 1) +
-                (p->n % p->nparts) * (part + 1) / p->nparts;
-    if (lo < hi)
-      p->fn(p->ctx, part, lo, hi);
-    return;
-  }
-  for (;;) {
-    size_t lo =
-        atomic_fetch_add_explicit(&p->next, p->block, memory_order_relaxed);
-    if (lo >= p->n)
-      return;
-    size_t hi = p->n - lo < p->block ? p->n : lo + p->block;
-    p->fn(p->ctx, part, lo, hi);
-  }
-}
-
-static void par_task(pk_task *self, void *arg) {
-  (void)self;
-  par_arg *a = arg;
-  par_share(a->p, a->part);
-}
-
-/* Runs fn over [0, n) in p->nparts shares: the caller takes share 0 and the
- * pool the others. Returns when every share is done. */
-static void par_run(pk_pool *pool, par *p) {
-  par_arg args[PAR_MAX_PARTS];
-  pk_task *tasks[PAR_MAX_PARTS] = {0};
-  if (p->dynamic) {
-    size_t b = p->n / ((size_t)p->nparts * 32);
-    p->block = b < 16384 ? 16384 : b > (1u << 20) ? (1u << 20) : b;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-  }
-  for (unsigned i = 1; i < p->nparts; i++) {
-    args[i] = (par_arg){p, i};
-    pk_task_spec spec = {.prio = PK_PRIO_INTERACTIVE,
-                         .fn = par_task,
-                         .arg = &args[i],
-                         .nowait = true};
-    if (pk_pool_submit_ex(pool, &spec, &tasks[i]) != PK_OK)
-      tasks[i] = NULL;
-  }
-  par_share(p, 0);
-  for (unsigned i = 1; i < p->nparts; i++) {
-    if (tasks[i]) {
-      pk_task_wait(tasks[i]);
-      pk_task_release(tasks[i]);
-    } else {
-      par_share(p, i); /* its submit failed: do it here */
-    }
-  }
-}
-
-/* ---- the binning rule ----------------------------------------------------*/
-
-typedef struct axis {
-  double lo, hi, k;
-  size_t n;
-} axis;
-
-static bool axis_init(axis *a, double lo, double hi, size_t n) {
-  if (!isfinite(lo) || !isfinite(hi) || !(lo < hi) || n == 0 ||
-      !isfinite(hi - lo))
-    return false;
-  a->lo = lo;
-  a->hi = hi;
-  a->n = n;
-  a->k = (double)n / (hi - lo);
-  return isfinite(a->k) && a->k > 0;
-}
-
-/* For lo <= v < hi only: then 0 <= (v - lo) * k <= n (finite), so the
- * conversion truncates a non-negative value, which is floor. */
-static inline size_t axis_bin(const axis *a, double v) {
-  size_t b = (size_t)((v - a->lo) * a->k);
-  return b < a->n ? b : a->n - 1;
-}
-
 /* ---- density2d -----------------------------------------------------------*/
 
 typedef struct tally {
@@ -151,14 +35,14 @@ typedef struct tally {
 
 typedef struct d2ctx {
   const double *x, *y, *w;
-  axis ax, ay;
+  pk_axis ax, ay;
   pk_kagg agg;
   size_t cells;
   void **grid;     /* per part: uint16_t (count) or uint64_t (weighted) */
   uint64_t **over; /* per part, count only: carries of the 16-bit grid */
   double **vals;   /* per part (weighted) */
-  bool carried[PAR_MAX_PARTS];
-  tally tl[PAR_MAX_PARTS];
+  bool carried[PK_KPAR_MAX_PARTS];
+  tally tl[PK_KPAR_MAX_PARTS];
 } d2ctx;
 
 /* The count loop. Per-share counters are 16-bit, so a 512 x 512 grid is
@@ -176,7 +60,7 @@ static void d2_count(void *vctx, unsigned part, size_t lo, size_t hi) {
   uint16_t *g = c->grid[part];
   uint64_t *over = c->over[part];
   const double *x = c->x, *y = c->y;
-  const axis ax = c->ax, ay = c->ay;
+  const pk_axis ax = c->ax, ay = c->ay;
   uint64_t finite = 0, inside = 0;
   bool carried = false;
   uint32_t sel[D2_BLOCK];
@@ -190,7 +74,7 @@ static void d2_count(void *vctx, unsigned part, size_t lo, size_t hi) {
       for (size_t j = 0; j < m; j++) {
         double xv = xb[j], yv = yb[j];
         if ((xv >= ax.lo) & (xv < ax.hi) & (yv >= ay.lo) & (yv < ay.hi)) {
-          size_t cell = axis_bin(&ay, yv) * ax.n + axis_bin(&ax, xv);
+          size_t cell = pk_axis_bin(&ay, yv) * ax.n + pk_axis_bin(&ax, xv);
           if (++g[cell] == 0) {
             over[cell] += 65536;
             carried = true;
@@ -219,7 +103,7 @@ static void d2_count(void *vctx, unsigned part, size_t lo, size_t hi) {
     /* Pass 2 bins and counts only those. */
     for (size_t t = 0; t < k; t++) {
       size_t j = sel[t];
-      size_t cell = axis_bin(&ay, yb[j]) * ax.n + axis_bin(&ax, xb[j]);
+      size_t cell = pk_axis_bin(&ay, yb[j]) * ax.n + pk_axis_bin(&ax, xb[j]);
       if (++g[cell] == 0) {
         over[cell] += 65536;
         carried = true;
@@ -239,7 +123,7 @@ static void d2_weighted(void *vctx, unsigned part, size_t lo, size_t hi) {
   uint64_t *g = c->grid[part];
   double *v = c->vals[part];
   const double *x = c->x, *y = c->y, *w = c->w;
-  const axis ax = c->ax, ay = c->ay;
+  const pk_axis ax = c->ax, ay = c->ay;
   const pk_kagg agg = c->agg;
   uint64_t skipped = 0, outside = 0;
   for (size_t i = lo; i < hi; i++) {
@@ -252,7 +136,7 @@ static void d2_weighted(void *vctx, unsigned part, size_t lo, size_t hi) {
       outside++;
       continue;
     }
-    size_t cell = axis_bin(&ay, yv) * ax.n + axis_bin(&ax, xv);
+    size_t cell = pk_axis_bin(&ay, yv) * ax.n + pk_axis_bin(&ax, xv);
     g[cell]++;
     switch (agg) {
     case PK_KAGG_MIN:
@@ -295,8 +179,8 @@ int pk_density2d(pk_pool *pool, const double *x, const double *y,
   if (!spec || !counts || (n > 0 && (!x || !y)))
     return PK_EINVAL;
   d2ctx c = {.x = x, .y = y, .w = w, .agg = spec->agg};
-  if (!axis_init(&c.ax, spec->x0, spec->x1, spec->nx) ||
-      !axis_init(&c.ay, spec->y0, spec->y1, spec->ny) ||
+  if (!pk_axis_init(&c.ax, spec->x0, spec->x1, spec->nx) ||
+      !pk_axis_init(&c.ay, spec->y0, spec->y1, spec->ny) ||
       spec->nx > ((size_t)1 << 28) / spec->ny)
     return PK_EINVAL;
   bool weighted = spec->agg != PK_KAGG_COUNT;
@@ -306,10 +190,10 @@ int pk_density2d(pk_pool *pool, const double *x, const double *y,
   if ((unsigned)spec->agg > PK_KAGG_MAX)
     return PK_EINVAL;
   c.cells = spec->nx * spec->ny;
-  unsigned nparts = par_nparts(pool, n);
-  void *grid[PAR_MAX_PARTS] = {0};
-  uint64_t *over[PAR_MAX_PARTS] = {0};
-  double *vals[PAR_MAX_PARTS] = {0};
+  unsigned nparts = pk_kpar_parts(pool, n);
+  void *grid[PK_KPAR_MAX_PARTS] = {0};
+  uint64_t *over[PK_KPAR_MAX_PARTS] = {0};
+  double *vals[PK_KPAR_MAX_PARTS] = {0};
   c.grid = grid;
   c.over = over;
   c.vals = vals;
@@ -350,15 +234,16 @@ int pk_density2d(pk_pool *pool, const double *x, const double *y,
       vals[p][i] = init;
   }
 
-  par pr = {.n = n,
-            .nparts = nparts,
-            .ctx = &c,
-            .fn = weighted ? d2_weighted : d2_count,
-            /* sums depend on the order of additions: fixed ranges make a
-             * result the same on every run */
-            .dynamic = spec->agg != PK_KAGG_SUM && spec->agg != PK_KAGG_MEAN};
+  pk_kpar pr = {.n = n,
+                .nparts = nparts,
+                .ctx = &c,
+                .fn = weighted ? d2_weighted : d2_count,
+                /* sums depend on the order of additions: fixed ranges make a
+                 * result the same on every run */
+                .dynamic =
+                    spec->agg != PK_KAGG_SUM && spec->agg != PK_KAGG_MEAN};
   if (n > 0)
-    par_run(pool, &pr);
+    pk_kpar_run(pool, &pr);
 
   for (unsigned p = 0; p < nparts; p++) {
     if (!weighted) {
@@ -415,9 +300,9 @@ out:
 
 typedef struct h1ctx {
   const double *v;
-  axis a;
+  pk_axis a;
   void **grid;
-  tally tl[PAR_MAX_PARTS];
+  tally tl[PK_KPAR_MAX_PARTS];
 } h1ctx;
 
 #define H1_COUNT_FN(NAME, T)                                                   \
@@ -425,12 +310,12 @@ typedef struct h1ctx {
     h1ctx *c = vctx;                                                           \
     T *g = c->grid[part];                                                      \
     const double *v = c->v;                                                    \
-    const axis a = c->a;                                                       \
+    const pk_axis a = c->a;                                                    \
     uint64_t skipped = 0, outside = 0;                                         \
     for (size_t i = lo; i < hi; i++) {                                         \
       double x = v[i];                                                         \
       if ((x >= a.lo) & (x < a.hi))                                            \
-        g[axis_bin(&a, x)]++;                                                  \
+        g[pk_axis_bin(&a, x)]++;                                               \
       else if (isfinite(x))                                                    \
         outside++;                                                             \
       else                                                                     \
@@ -447,12 +332,12 @@ int pk_histogram1d(pk_pool *pool, const double *v, size_t n, double lo,
                    double hi, size_t nbins, uint64_t *counts,
                    pk_kstats *stats) {
   h1ctx c = {.v = v};
-  if (!counts || (n > 0 && !v) || !axis_init(&c.a, lo, hi, nbins) ||
+  if (!counts || (n > 0 && !v) || !pk_axis_init(&c.a, lo, hi, nbins) ||
       nbins > ((size_t)1 << 28))
     return PK_EINVAL;
-  unsigned nparts = par_nparts(pool, n);
+  unsigned nparts = pk_kpar_parts(pool, n);
   bool narrow = n <= UINT32_MAX;
-  void *grid[PAR_MAX_PARTS] = {0};
+  void *grid[PK_KPAR_MAX_PARTS] = {0};
   c.grid = grid;
   int rc = PK_OK;
   memset(counts, 0, nbins * sizeof *counts);
@@ -467,13 +352,13 @@ int pk_histogram1d(pk_pool *pool, const double *v, size_t n, double lo,
       goto out;
     }
   }
-  par pr = {.n = n,
-            .nparts = nparts,
-            .ctx = &c,
-            .fn = narrow ? h1_count32 : h1_count64,
-            .dynamic = true};
+  pk_kpar pr = {.n = n,
+                .nparts = nparts,
+                .ctx = &c,
+                .fn = narrow ? h1_count32 : h1_count64,
+                .dynamic = true};
   if (n > 0)
-    par_run(pool, &pr);
+    pk_kpar_run(pool, &pr);
   for (unsigned p = 0; p < nparts; p++) {
     if (grid[p] == counts)
       continue;
@@ -494,7 +379,7 @@ out:
 typedef struct logmap_ctx {
   const double *v;
   double *out;
-  uint64_t nonpos[PAR_MAX_PARTS];
+  uint64_t nonpos[PK_KPAR_MAX_PARTS];
 } logmap_ctx;
 
 static void logmap_part(void *vctx, unsigned part, size_t lo, size_t hi) {
@@ -517,12 +402,12 @@ int pk_log10_map(pk_pool *pool, const double *v, size_t n, double *out,
     return PK_ENOMEM;
   c->v = v;
   c->out = out;
-  par p = {.n = n, .dynamic = true, .fn = logmap_part, .ctx = c};
-  p.nparts = par_nparts(pool, n);
+  pk_kpar p = {.n = n, .dynamic = true, .fn = logmap_part, .ctx = c};
+  p.nparts = pk_kpar_parts(pool, n);
   if (n)
-    par_run(pool, &p);
+    pk_kpar_run(pool, &p);
   uint64_t np = 0;
-  for (unsigned i = 0; i < PAR_MAX_PARTS; i++)
+  for (unsigned i = 0; i < PK_KPAR_MAX_PARTS; i++)
     np += c->nonpos[i];
   free(c);
   if (nonpositive)
@@ -687,16 +572,16 @@ int pk_m4_check(const double *x, size_t n, size_t *bad) {
 
 /* The column key of a sorted x, monotone in x: -1 below the viewport, ncols
  * at or above it. */
-static inline size_t m4_key(const axis *a, double v) {
+static inline size_t m4_key(const pk_axis *a, double v) {
   if (v < a->lo)
     return SIZE_MAX; /* compared as "before column 0" by m4_lower */
   if (v >= a->hi)
     return a->n;
-  return axis_bin(a, v);
+  return pk_axis_bin(a, v);
 }
 
 /* First i in [lo, hi) whose key is >= c (c in 0..ncols). */
-static size_t m4_lower(const axis *a, const double *x, size_t lo, size_t hi,
+static size_t m4_lower(const pk_axis *a, const double *x, size_t lo, size_t hi,
                        size_t c) {
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -791,13 +676,13 @@ static void m4_merge(pk_m4_col *a, const pk_m4_col *b, const double *y) {
 
 typedef struct m4ctx {
   const double *x, *y;
-  axis a;
+  pk_axis a;
   size_t base; /* first point inside the viewport */
   pk_m4_col *cols;
   /* per part: the partial first and last column of its range */
-  pk_m4_col head[PAR_MAX_PARTS], tail[PAR_MAX_PARTS];
-  size_t headc[PAR_MAX_PARTS], tailc[PAR_MAX_PARTS];
-  tally tl[PAR_MAX_PARTS];
+  pk_m4_col head[PK_KPAR_MAX_PARTS], tail[PK_KPAR_MAX_PARTS];
+  size_t headc[PK_KPAR_MAX_PARTS], tailc[PK_KPAR_MAX_PARTS];
+  tally tl[PK_KPAR_MAX_PARTS];
 } m4ctx;
 
 static void m4_part(void *vctx, unsigned part, size_t lo, size_t hi) {
@@ -808,7 +693,7 @@ static void m4_part(void *vctx, unsigned part, size_t lo, size_t hi) {
   size_t i = lo;
   bool first = true;
   while (i < hi) {
-    size_t col = axis_bin(&c->a, c->x[i]);
+    size_t col = pk_axis_bin(&c->a, c->x[i]);
     size_t end = m4_lower(&c->a, c->x, i, hi, col + 1);
     pk_m4_col r = m4_scan(c->y, i, end, &skipped);
     if (first) {
@@ -829,21 +714,21 @@ static void m4_part(void *vctx, unsigned part, size_t lo, size_t hi) {
 int pk_m4(pk_pool *pool, const double *x, const double *y, size_t n, double x0,
           double x1, size_t ncols, pk_m4_col *cols, pk_kstats *stats) {
   m4ctx c = {.x = x, .y = y, .cols = cols};
-  if (!cols || (n > 0 && (!x || !y)) || !axis_init(&c.a, x0, x1, ncols))
+  if (!cols || (n > 0 && (!x || !y)) || !pk_axis_init(&c.a, x0, x1, ncols))
     return PK_EINVAL;
   for (size_t i = 0; i < ncols; i++)
     cols[i] = M4_EMPTY;
   size_t lo = m4_lower(&c.a, x, 0, n, 0);
   size_t hi = m4_lower(&c.a, x, lo, n, ncols);
   c.base = lo;
-  unsigned nparts = par_nparts(pool, hi - lo);
+  unsigned nparts = pk_kpar_parts(pool, hi - lo);
   for (unsigned p = 0; p < nparts; p++) {
     c.head[p] = c.tail[p] = M4_EMPTY;
     c.headc[p] = c.tailc[p] = SIZE_MAX;
   }
-  par pr = {.n = hi - lo, .nparts = nparts, .ctx = &c, .fn = m4_part};
+  pk_kpar pr = {.n = hi - lo, .nparts = nparts, .ctx = &c, .fn = m4_part};
   if (hi > lo)
-    par_run(pool, &pr);
+    pk_kpar_run(pool, &pr);
   /* heads and tails in index order; a share's interior columns are final */
   for (unsigned p = 0; p < nparts; p++) {
     if (c.headc[p] != SIZE_MAX)
@@ -991,11 +876,11 @@ int pk_minmax_lttb(pk_pool *pool, const double *x, const double *y, size_t n,
   if (!c.sel || !px || !py || !pidx)
     goto out;
   /* shares are counted in points, not buckets: scale the threshold */
-  unsigned nparts = par_nparts(pool, n);
+  unsigned nparts = pk_kpar_parts(pool, n);
   if (nparts > c.nb)
     nparts = (unsigned)c.nb;
-  par pr = {.n = c.nb, .nparts = nparts, .ctx = &c, .fn = mm_part};
-  par_run(pool, &pr);
+  pk_kpar pr = {.n = c.nb, .nparts = nparts, .ctx = &c, .fn = mm_part};
+  pk_kpar_run(pool, &pr);
   size_t m = 0;
   pidx[m++] = 0;
   for (size_t i = 0; i < 2 * c.nb; i++)

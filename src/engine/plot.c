@@ -199,6 +199,7 @@ typedef struct ctx {
   const pk_col *x, *y, *color, *z;
   pk_plot_out *o;
   pk_errmsg *e;
+  const pk_dindex *dix; /* of x and y, or NULL */
 } ctx;
 
 /* Finite min and max of v; false if none. */
@@ -484,8 +485,12 @@ static int grid_bin(ctx *c, const pk_col *w, pk_kagg agg, size_t nx, size_t ny,
     return NOMEM(c->e);
   pk_density2d_spec ds = {x0, x1, y0, y1, nx, ny, agg};
   pk_kstats ks;
-  err = pk_density2d(c->pool, xv, yv, w ? w->v : NULL, c->n, &ds, counts,
-                     agg == PK_KAGG_COUNT ? NULL : v, &ks);
+  /* The index holds x and y as loaded, so it serves counts on linear axes. */
+  if (c->dix && agg == PK_KAGG_COUNT && xv == c->x->v && yv == c->y->v)
+    err = pk_dindex_count(c->pool, c->dix, &ds, counts, &ks);
+  else
+    err = pk_density2d(c->pool, xv, yv, w ? w->v : NULL, c->n, &ds, counts,
+                       agg == PK_KAGG_COUNT ? NULL : v, &ks);
   if (err)
     return pk_errmsg_set(c->e, err, "cannot bin the points");
   c->o->bx = (pk_plot_binning){true, lx, x0, x1, nx};
@@ -1005,13 +1010,19 @@ static int need(ctx *c, const pk_col **dst, const char *alias,
 
 int pk_plot_build(pk_pool *pool, const pk_plot_spec *spec, const pk_cols *cols,
                   pk_plot_out **out, pk_errmsg *e) {
+  return pk_plot_build_indexed(pool, spec, cols, NULL, out, e);
+}
+
+int pk_plot_build_indexed(pk_pool *pool, const pk_plot_spec *spec,
+                          const pk_cols *cols, const pk_dindex *dix,
+                          pk_plot_out **out, pk_errmsg *e) {
   *out = NULL;
   if ((unsigned)spec->kind >= PK_PLOT_KIND_COUNT)
     return pk_errmsg_set(e, PK_EINVAL, "unknown plot kind");
   pk_plot_out *o = calloc(1, sizeof *o);
   if (!o)
     return NOMEM(e);
-  ctx c = {pool, spec, cols, cols->nrows, NULL, NULL, NULL, NULL, o, e};
+  ctx c = {pool, spec, cols, cols->nrows, NULL, NULL, NULL, NULL, o, e, dix};
   c.color = pk_cols_find(cols, "color");
   c.z = pk_cols_find(cols, "z");
   int err = need(&c, &c.x, "x", "x");

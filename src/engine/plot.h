@@ -147,6 +147,13 @@ typedef struct pk_plot_out pk_plot_out;
 int pk_plot_build(pk_pool *pool, const pk_plot_spec *spec, const pk_cols *cols,
                   pk_plot_out **out, pk_errmsg *e);
 
+/* pk_plot_build with the density index of cols' x and y columns
+ * (pk_cache_cols_index; NULL: none): a density count on linear axes then
+ * reads the index instead of scanning the columns, with the same result. */
+int pk_plot_build_indexed(pk_pool *pool, const pk_plot_spec *spec,
+                          const pk_cols *cols, const pk_dindex *dix,
+                          pk_plot_out **out, pk_errmsg *e);
+
 /* How one axis was binned, in the kernels' terms: the viewport [lo, hi) and
  * the bin count n, in log10 space when `log` (then the bins are edges
  * 10^lo ... 10^hi in data space). `used` is false for an axis that was not

@@ -56,13 +56,14 @@ json_t *pk_status_json(pk_server *s) {
   uint64_t lookups = rs.hits + rs.misses, duck = 0;
   pk_db_memory_bytes(s->db, &duck);
   return json_pack(
-      "{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:f}, s:{s:I, s:I, s:I}, "
-      "s:I}",
+      "{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:f, s:I, s:I}, "
+      "s:{s:I, s:I, s:I}, s:I}",
       "memory", "rss", (json_int_t)rss_bytes(), "cache_bytes",
       (json_int_t)rs.resident, "cache_budget", (json_int_t)rs.budget,
       "cache_spilled", (json_int_t)rs.spilled, "duckdb_bytes", (json_int_t)duck,
       "cache", "hits", (json_int_t)rs.hits, "misses", (json_int_t)rs.misses,
-      "hit_rate", lookups ? (double)rs.hits / (double)lookups : 0.0, "tasks",
+      "hit_rate", lookups ? (double)rs.hits / (double)lookups : 0.0, "indexes",
+      (json_int_t)rs.indexes, "indexing", (json_int_t)rs.indexing, "tasks",
       "running", (json_int_t)ps.running, "queued",
       (json_int_t)(ps.queued[0] + ps.queued[1]), "jobs", (json_int_t)jobs,
       "catalog_version", (json_int_t)pk_db_catalog_version(s->db));

@@ -588,6 +588,7 @@ CACHE_GAUGE(budget)
 CACHE_GAUGE(hits)
 CACHE_GAUGE(misses)
 CACHE_GAUGE(evictions)
+CACHE_GAUGE(indexes)
 
 static int cache_gauges(pk_server *s) {
   static const struct {
@@ -604,6 +605,8 @@ static int cache_gauges(pk_server *s) {
       {"pika_cache_misses", "cache lookups that ran SQL", gauge_misses},
       {"pika_cache_evictions", "entries dropped for the budget",
        gauge_evictions},
+      {"pika_cache_indexes", "density indexes held (engine/dindex.h)",
+       gauge_indexes},
   };
   for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
     pk_gauge *h = NULL;

@@ -382,6 +382,72 @@ static void test_plot_load(void) {
   pk_cache_free(c);
 }
 
+/* The density index kept with a column entry: built once, found by the
+ * view's names, the same raster as a scan, accounted in the budget, and
+ * dropped (and counted out) when the entry spills. */
+static void test_index(void) {
+  exec("CREATE OR REPLACE TABLE cloud AS SELECT random() AS p, "
+       "CASE WHEN i % 101 = 0 THEN NULL ELSE random() * 3 END AS q FROM "
+       "range(300000) t(i)");
+  pk_cache *c = mk(64 << 20, 0);
+  pk_cache_cols *h = get(c, "SELECT * FROM cloud", "p", "q", NULL);
+  ASSERT(pk_cache_cols_index(h, "x", "y") == NULL);
+  pk_cache_stats st0, st;
+  pk_cache_stats_get(c, &st0);
+  ASSERT_EQ(pk_cache_cols_index_build(h, "x", "nope", &e), PK_EINVAL);
+  ASSERT_OK(pk_cache_cols_index_build(h, "x", "y", &e));
+  ASSERT_OK(pk_cache_cols_index_build(h, "x", "y", &e)); /* already there */
+  const pk_dindex *dix = pk_cache_cols_index(h, "x", "y");
+  ASSERT(dix != NULL);
+  ASSERT(pk_cache_cols_index(h, "y", "x") == NULL); /* another pair */
+  pk_cache_stats_get(c, &st);
+  ASSERT_UEQ(st.indexes, 1);
+  ASSERT_UEQ(st.indexing, 0);
+  ASSERT_UEQ(st.resident, st0.resident + pk_dindex_bytes(dix));
+
+  /* A second handle finds it too, and outlives the first. */
+  pk_cache_cols *h2 = pk_cache_cols_retain(h);
+  ASSERT(h2 != NULL);
+  pk_cache_cols_release(h);
+  ASSERT(pk_cache_cols_index(h2, "x", "y") == dix);
+  pk_plot_spec sp = {.kind = PK_PLOT_DENSITY,
+                     .x = "x",
+                     .y = "y",
+                     .width = 300,
+                     .height = 200,
+                     .x_fixed = true,
+                     .y_fixed = true,
+                     .x0 = 0.1,
+                     .x1 = 0.6,
+                     .y0 = 1,
+                     .y1 = 2.5};
+  pk_plot_out *o1 = NULL, *o2 = NULL;
+  const pk_cols *v = pk_cache_cols_view(h2);
+  ASSERT_OK(pk_plot_build_indexed(NULL, &sp, v, dix, &o1, &e));
+  ASSERT_OK(pk_plot_build(NULL, &sp, v, &o2, &e));
+  const pk_grid *g1 = &pk_plot_out_model(o1)->grid,
+                *g2 = &pk_plot_out_model(o2)->grid;
+  ASSERT_UEQ(g1->nx * g1->ny, 150 * 100);
+  for (size_t i = 0; i < g1->nx * g1->ny; i++)
+    ASSERT_DEQ(g1->v[i], g2->v[i], 0);
+  ASSERT_UEQ(pk_plot_out_points(o1), pk_plot_out_points(o2));
+  ASSERT(pk_plot_out_points(o1) > 50000);
+  pk_plot_out_free(o1);
+  pk_plot_out_free(o2);
+  pk_cache_cols_release(h2);
+
+  /* Spilled with its columns: the index goes, and its bytes with it. */
+  pk_cache_trim(c, 0);
+  pk_cache_stats_get(c, &st);
+  ASSERT_UEQ(st.indexes, 0);
+  ASSERT_UEQ(st.resident, 0);
+  h = get(c, "SELECT * FROM cloud", "p", "q", NULL);
+  ASSERT(pk_cache_cols_hit(h));
+  ASSERT(pk_cache_cols_index(h, "x", "y") == NULL);
+  pk_cache_cols_release(h);
+  pk_cache_free(c);
+}
+
 int main(void) {
   pk_db_config cfg = {.path = ":memory:"};
   ASSERT_OK(pk_db_open(&cfg, &db, &e));
@@ -392,6 +458,7 @@ int main(void) {
   RUN(test_budget_spill_evict);
   RUN(test_concurrent_load);
   RUN(test_results);
+  RUN(test_index);
   pk_db_close(db);
   return 0;
 }
