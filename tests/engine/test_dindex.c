@@ -193,6 +193,16 @@ static void test_edges(void) {
   same(ix, x, y, n, &end);
   pk_dindex_free(ix);
 
+  /* more rows than the y tables encode: the index scans its own copy */
+  for (size_t i = 0; i < n; i++) {
+    x[i] = urand();
+    y[i] = i % 500 ? urand() : NAN;
+  }
+  ASSERT_OK(pk_dindex_build(x, y, n, NULL, &ix));
+  pk_density2d_spec tall = {0, 1, 0, 1, 2, 70000, PK_KAGG_COUNT};
+  same(ix, x, y, n, &tall);
+  pk_dindex_free(ix);
+
   /* extreme magnitudes: the level cut's width overflows */
   for (size_t i = 0; i < n; i++) {
     x[i] = 1.7e308 * (2 * urand() - 1);

@@ -1,8 +1,8 @@
 // An interactive plot: WebGL2 (or Canvas2D) data layer + Canvas2D overlay.
 // Wheel zooms and drag pans at once on the current data (GPU transform);
-// 50 ms after the last move the server re-aggregates the new viewport
-// (POST /api/plot with this plot's id and a higher seq; stale answers are
-// dropped). Shift-drag zooms to a box, double-click resets to the extent.
+// then the server re-aggregates the new viewport — at once if no request is
+// running, else 50 ms after the last move (POST /api/plot with this plot's
+// id and a higher seq; stale answers are dropped). Shift-drag zooms to a box, double-click resets to the extent.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
 import type { PlotSpec } from '../api/types';
@@ -42,6 +42,7 @@ export function PlotView({ plotId, sql, spec, initialView: restored, onView, onI
     w: 0, h: 0,
     latest: new LatestOnly<PlotModel>(),
     refineTimer: 0 as ReturnType<typeof setTimeout> | 0,
+    inflight: 0,
     interactionAt: 0,
     box: null as null | { x0: number; y0: number; x1: number; y1: number },
     frame: 0,
@@ -148,16 +149,29 @@ export function PlotView({ plotId, sql, spec, initialView: restored, onView, onI
     if (st.current.w) start();
   }, [start]);
 
+  // The re-aggregation for a new view: at once when none is running (a
+  // single wheel step or a click is refined without waiting), else once the
+  // gesture has paused for REFINE_MS (the trailing request replaces the one
+  // in flight), so a continuous zoom or drag sends two requests, not one per
+  // event.
   const scheduleRefine = useCallback(() => {
     const s = st.current;
-    if (s.refineTimer) clearTimeout(s.refineTimer);
-    s.refineTimer = setTimeout(() => {
+    const fire = () => {
       s.refineTimer = 0;
       if (!s.view || !s.scene) return;
       cb.current.onView?.(s.view);
       if (CATEGORICAL.has(s.scene.model.kind)) return;
-      void fetchPlot(toDataViewport(s.view, { logX: spec.log_x, logY: spec.log_y }), false);
-    }, REFINE_MS);
+      s.inflight++;
+      void fetchPlot(toDataViewport(s.view, { logX: spec.log_x, logY: spec.log_y }), false).finally(() => {
+        s.inflight--;
+      });
+    };
+    if (!s.refineTimer && !s.inflight) {
+      fire();
+      return;
+    }
+    if (s.refineTimer) clearTimeout(s.refineTimer);
+    s.refineTimer = setTimeout(fire, REFINE_MS);
   }, [fetchPlot, spec]);
 
   const setView = (v: View) => {
