@@ -22,7 +22,7 @@
 
 const char cmd_open_usage[] =
     "usage: pika open [SOURCE...] [--db FILE] [--port N] [--no-browser]\n"
-    "                 [--query-timeout SECS]\n"
+    "                 [--query-timeout SECS] [--index-min-rows N]\n"
     "\n"
     "Imports each SOURCE (CSV, Parquet, JSON; as 'pika import' does, one\n"
     "table per file named after it, replacing a table of that name) into\n"
@@ -38,6 +38,10 @@ const char cmd_open_usage[] =
     "  --no-browser          do not start a browser; just print the address\n"
     "  --query-timeout SECS  interrupt a query or plot after SECS seconds\n"
     "                        (default 600)\n"
+    "  --index-min-rows N    after a density plot of at least N rows, build\n"
+    "                        a density index of its x and y in the\n"
+    "                        background so that zooms read less (default\n"
+    "                        4194304; 0: never)\n"
     "\n"
     "Runs until Ctrl-C (SIGINT) or SIGTERM: running queries are interrupted\n"
     "and the server stops; the exit status is then 0.\n";
@@ -112,15 +116,16 @@ static int import_sources(pk_db *db, char **src, int n) {
 }
 
 int cmd_open(int argc, char **argv) {
-  enum { O_DB = 256, O_PORT, O_NOBROWSER, O_TIMEOUT };
+  enum { O_DB = 256, O_PORT, O_NOBROWSER, O_TIMEOUT, O_INDEX };
   static const struct option opts[] = {
       {"db", required_argument, NULL, O_DB},
       {"port", required_argument, NULL, O_PORT},
       {"no-browser", no_argument, NULL, O_NOBROWSER},
       {"query-timeout", required_argument, NULL, O_TIMEOUT},
+      {"index-min-rows", required_argument, NULL, O_INDEX},
       {0}};
   const char *dbpath = NULL;
-  long port = 0, timeout = 600;
+  long port = 0, timeout = 600, index_min = (long)PK_INDEX_MIN_ROWS;
   bool browser = true;
   pk_cli_reset();
   int c;
@@ -143,6 +148,11 @@ int cmd_open(int argc, char **argv) {
         return pk_cli_usage_error(
             "open", "--query-timeout takes seconds (1..604800), not '%s'",
             optarg);
+      break;
+    case O_INDEX:
+      if (parse_uint(optarg, 1L << 40, &index_min))
+        return pk_cli_usage_error(
+            "open", "--index-min-rows takes a row count, not '%s'", optarg);
       break;
     default:
       return pk_cli_status(c);
@@ -169,8 +179,11 @@ int cmd_open(int argc, char **argv) {
   }
 
   pk_server *srv = NULL;
-  pk_server_config sc = {
-      .db = db, .port = (int)port, .query_timeout_s = (unsigned)timeout};
+  pk_server_config sc = {.db = db,
+                         .port = (int)port,
+                         .query_timeout_s = (unsigned)timeout,
+                         .index_min_rows =
+                             index_min ? (uint64_t)index_min : UINT64_MAX};
   err = pk_server_start(&sc, &srv, &e);
   if (err) {
     pk_db_close(db);

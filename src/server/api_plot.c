@@ -184,9 +184,6 @@ static int build(pjob *j, pk_cache_cols **h, pk_plot_out **po) {
 
 /* ---- the density index --------------------------------------------------- */
 
-/* Below this many points a density count scans in a few ms anyway. */
-#define INDEX_MIN_ROWS ((size_t)1 << 22)
-
 static void index_task(pk_task *self, void *arg) {
   (void)self;
   pk_errmsg e = {0};
@@ -206,7 +203,7 @@ static void index_later(pk_server *s, pk_cache_cols *h, const pk_plot_spec *sp,
                         const pk_plot *model) {
   const pk_cols *cols = pk_cache_cols_view(h);
   if (model->kind != PK_PLOT_DENSITY || sp->log_x || sp->log_y ||
-      cols->nrows < INDEX_MIN_ROWS || pk_cache_cols_index(h, "x", "y"))
+      cols->nrows < s->index_min_rows || pk_cache_cols_index(h, "x", "y"))
     return;
   pk_cache_cols *mine = pk_cache_cols_retain(h);
   if (!mine)

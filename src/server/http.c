@@ -626,6 +626,8 @@ int pk_server_start(const pk_server_config *cfg, pk_server **out,
     return pk_errmsg_set(e, PK_ENOMEM, "out of memory");
   s->db = cfg->db;
   s->started_ns = pk_now_ns();
+  s->index_min_rows =
+      cfg->index_min_rows ? cfg->index_min_rows : PK_INDEX_MIN_ROWS;
   s->timeout_ns =
       (uint64_t)(cfg->query_timeout_s ? cfg->query_timeout_s : 600) *
       1000000000ull;

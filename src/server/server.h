@@ -37,12 +37,18 @@
 
 typedef struct pk_server pk_server;
 
+#define PK_INDEX_MIN_ROWS ((uint64_t)1 << 22)
+
 typedef struct pk_server_config {
   pk_db *db;                /* required; must outlive the server */
   int port;                 /* 0: a free one */
   unsigned query_timeout_s; /* one query or plot; 0: 600 */
   const char *upload_dir;   /* NULL: Pika's data directory's uploads/ */
   uint64_t cache_budget;    /* bytes of the engine caches; 0: default */
+  /* Density plots of at least this many rows get a density index built in
+   * the background (engine/dindex.h); 0: PK_INDEX_MIN_ROWS (below it a scan
+   * takes a few ms anyway); UINT64_MAX: never. */
+  uint64_t index_min_rows;
 } pk_server_config;
 
 /* Starts serving on 127.0.0.1. On success *out is stopped with

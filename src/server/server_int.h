@@ -60,6 +60,7 @@ struct pk_server {
   int has_web;
   char upload_dir[PATH_MAX];
   uint64_t started_ns, timeout_ns;
+  uint64_t index_min_rows;
   pk_pool *exec;   /* queries, plots (interactive), imports, exports */
   pk_pool *kern;   /* plot kernels */
   pk_pool *http;   /* runs the handlers (civetweb's stacks are too small) */

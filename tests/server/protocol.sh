@@ -350,6 +350,35 @@ req POST /api/query -d '{"sql": "SELECT count(*) FROM range(1000000) a, range(10
 status 504 "query over the time limit"
 error_is timeout "query over the time limit"
 stop_server
+
+# ---- the density index: zooms through it equal zooms without it -----------------------
+# The first server never indexes; the second indexes any density plot of
+# 500+ rows in the background. The same plots must come back the same.
+DENS='{"plot": "d", "seq": SEQ, "sql": "SELECT * FROM pts", "spec": {"kind": "density", "x": "x", "y": "y"}, "viewport": VP, "width": 300, "height": 200}'
+dens() { plot "$(printf '%s' "$DENS" | sed "s/SEQ/$1/; s/VP/$2/")"; }
+ZOOM='{"x0": 10.5, "x1": 61.25, "y0": 30, "y1": 410.5}'
+start_server "$TMP/w.duckdb" --index-min-rows 0
+dens 1 null
+g_whole=$(jget 'j["grid"]["v"], j["points"]')
+dens 2 "$ZOOM"
+g_zoom=$(jget 'j["grid"]["v"], j["points"]')
+req GET /api/status
+eq "$(jget 'j["cache"]["indexes"]')" 0 "--index-min-rows 0: no index"
+stop_server
+start_server "$TMP/w.duckdb" --index-min-rows 500
+dens 1 null
+eq "$(jget 'j["grid"]["v"], j["points"]')" "$g_whole" "whole extent, before the index"
+for _ in $(seq 100); do
+  req GET /api/status
+  [ "$(jget 'j["cache"]["indexes"]')" = 1 ] && break
+  sleep 0.1
+done
+eq "$(jget 'j["cache"]["indexes"], j["cache"]["indexing"]')" "(1, 0)" "a density plot of 1000 rows is indexed"
+dens 2 "$ZOOM"
+eq "$(jget 'j["grid"]["v"], j["points"]')" "$g_zoom" "a zoom through the index equals the scan"
+dens 3 null
+eq "$(jget 'j["grid"]["v"], j["points"]')" "$g_whole" "the whole extent through the index equals the scan"
+stop_server
 PID=
 
 finish
