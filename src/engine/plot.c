@@ -617,6 +617,51 @@ static size_t sort_series(double *x, double *y, size_t n, int *err) {
   return m;
 }
 
+/* The first index of a sorted series whose x is > 0. */
+static size_t first_positive(const double *x, size_t n) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (x[mid] > 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+/* The x viewport in log10 space over the positive x of the ng sorted
+ * series (series k: xs + st[k], len[k] values), or the fixed range's logs. */
+static int log_viewport(ctx *c, const double *xs, const size_t *st,
+                        const size_t *len, size_t ng, double *lo, double *hi) {
+  if (c->s->x_fixed)
+    return view_of(c, c->x, NULL, true, true, c->s->x0, c->s->x1, lo, hi);
+  double a = INFINITY, b = -INFINITY;
+  for (size_t k = 0; k < ng; k++) {
+    const double *x = xs + st[k];
+    size_t n = len[k], f = first_positive(x, n);
+    while (n > f && !isfinite(x[n - 1]))
+      n--;
+    if (n > f) {
+      a = fmin(a, x[f]);
+      b = fmax(b, x[n - 1]);
+    }
+  }
+  if (!(a <= b))
+    return pk_errmsg_set(c->e, PK_EINVAL,
+                         "column '%s' has no positive (log axis) values",
+                         c->x->name);
+  *lo = log10(a);
+  *hi = log10(b);
+  if (*lo == *hi) {
+    *lo -= 0.5;
+    *hi += 0.5;
+  } else {
+    *hi = nextafter(*hi, INFINITY);
+  }
+  return PK_OK;
+}
+
 static int build_line(ctx *c) {
   pk_plot *p = &c->o->plot;
   p->kind = c->s->kind;
@@ -652,29 +697,59 @@ static int build_line(ctx *c) {
     err = split(c, &g, c->x->v, c->y->v, &xs, &ys, &st);
   if (err)
     return err;
+  /* Each series sorted by x, without NULL x (which sorts last). */
+  size_t *len = malloc(g.n * sizeof *len);
+  if (!len)
+    return NOMEM(c->e);
+  for (size_t k = 0; k < g.n && !err; k++) {
+    double *x = xs + st[k], *y = ys + st[k];
+    size_t n = st[k + 1] - st[k];
+    if (!c->x->sorted && pk_m4_check(x, n, NULL) != PK_OK)
+      n = sort_series(x, y, n, &err);
+    while (n > 0 && isnan(x[n - 1]))
+      n--;
+    len[k] = n;
+  }
+  /* On a log x axis the pixel columns are equal in log10(x): M4 runs on
+   * the logs of the positive x (a suffix of each sorted series; the rest
+   * cannot be drawn there) over the viewport in log space. */
+  const bool lg = c->s->log_x;
   double x0, x1;
-  if ((err = viewport(c, c->x, c->s->x_fixed, c->s->x0, c->s->x1, &x0, &x1)))
-    return err;
+  if (!err)
+    err = lg ? log_viewport(c, xs, st, len, g.n, &x0, &x1)
+             : viewport(c, c->x, c->s->x_fixed, c->s->x0, c->s->x1, &x0, &x1);
+  if (err) {
+    free(len);
+    return err == PK_ENOMEM ? NOMEM(c->e) : err;
+  }
   size_t ncols = c->s->width > 0 ? (size_t)c->s->width : 1000;
   pk_series *sr = oalloc(c->o, g.n, sizeof *sr);
   pk_m4_col *cols = malloc(ncols * sizeof *cols);
   if (!sr || !cols) {
     free(cols);
+    free(len);
     return NOMEM(c->e);
   }
   size_t ns = 0;
   for (size_t k = 0; k < g.n; k++) {
     double *x = xs + st[k], *y = ys + st[k];
-    size_t n = st[k + 1] - st[k];
-    if (!c->x->sorted && pk_m4_check(x, n, NULL) != PK_OK)
-      n = sort_series(x, y, n, &err);
-    while (n > 0 && isnan(x[n - 1])) /* NULL x sorts last */
-      n--;
-    if (err)
-      break;
-    if (n > 4 * ncols) {
+    size_t n = len[k], f = lg ? first_positive(x, n) : 0;
+    if (n - f > 4 * ncols) {
       pk_kstats ks;
-      err = pk_m4(c->pool, x, y, n, x0, x1, ncols, cols, &ks);
+      double *lx = NULL;
+      if (lg) {
+        x += f;
+        y += f;
+        n -= f;
+        if (!(lx = malloc(n * sizeof *lx))) {
+          err = PK_ENOMEM;
+          break;
+        }
+        err = pk_log10_map(c->pool, x, n, lx, NULL);
+      }
+      if (!err)
+        err = pk_m4(c->pool, lg ? lx : x, y, n, x0, x1, ncols, cols, &ks);
+      free(lx);
       if (err)
         break;
       double *rx = oalloc(c->o, 4 * ncols, sizeof *rx);
@@ -698,6 +773,7 @@ static int build_line(ctx *c) {
     sr[ns++] = (pk_series){c->color ? g.names[k] : NULL, x, y, n, NULL};
   }
   free(cols);
+  free(len);
   if (err)
     return pk_errmsg_set(c->e, err, "cannot reduce the line");
   p->series = sr;

@@ -70,8 +70,10 @@
  * model gets the bins' edges in data space (hist.edges, grid.xedges /
  * yedges = 10^edge), so bars and cells line up on the log axis; a fixed
  * range on a log axis must be positive. Integer data is not centred on
- * whole numbers in log space. Other kinds draw raw or M4-reduced points,
- * and the renderer leaves out non-positive ones. Memory: 8 bytes a point
+ * whole numbers in log space. Lines and areas on a log x axis are
+ * M4-reduced in columns equal in log10(x), over their positive x only.
+ * Other kinds draw raw points, and the renderer leaves out non-positive
+ * ones. Memory: 8 bytes a point
  * per log axis for the mapped copy, freed before the build returns.
  *
  * Ownership. The built model points into memory owned by the pk_plot_out

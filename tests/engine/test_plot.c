@@ -238,6 +238,55 @@ static void test_line_m4(void) {
   pk_plot_out_free(o);
   pk_cols_free(cs);
 
+  /* On a log x axis the columns are equal in log10(x): x = 10^(i/20000)
+   * over five decades, y noisy. Each log-space column's lowest and highest
+   * y (computed here by brute force) must be in the reduced series; points
+   * with x <= 0 are left out. With linear columns the first decade would
+   * share one column of 100 and lose its extremes. */
+  pk_plot_spec lgs = {.kind = PK_PLOT_LINE,
+                      .x = "x",
+                      .y = "y",
+                      .width = 100,
+                      .height = 100,
+                      .log_x = true};
+  cs = load("SELECT CASE WHEN i < 50 THEN -i::DOUBLE ELSE pow(10, (i - 50) / "
+            "20000.0) END AS x, sin(i * 0.37) * (1 + i % 7) AS y FROM "
+            "range(100050) t(i) ORDER BY hash(i)");
+  ASSERT_OK(pk_plot_build(NULL, &lgs, cs, &o, &e));
+  p = pk_plot_out_model(o);
+  sr = &p->series[0];
+  ASSERT_LE(sr->n, 400);
+  double lo = 0, hi = log10(pow(10, 100000 / 20000.0));
+  hi = nextafter(hi, INFINITY);
+  double cmin[100], cmax[100];
+  for (int j = 0; j < 100; j++)
+    cmin[j] = INFINITY, cmax[j] = -INFINITY;
+  const pk_col *cx = pk_cols_find(cs, "x"), *cy = pk_cols_find(cs, "y");
+  for (size_t i = 0; i < cs->nrows; i++) {
+    if (!(cx->v[i] > 0))
+      continue;
+    size_t j = (size_t)((log10(cx->v[i]) - lo) * (100 / (hi - lo)));
+    j = j > 99 ? 99 : j;
+    cmin[j] = fmin(cmin[j], cy->v[i]);
+    cmax[j] = fmax(cmax[j], cy->v[i]);
+  }
+  for (int j = 0; j < 100; j++) {
+    bool has_min = false, has_max = false;
+    for (size_t i = 0; i < sr->n; i++) {
+      ASSERT(sr->x[i] > 0);
+      size_t jj = (size_t)((log10(sr->x[i]) - lo) * (100 / (hi - lo)));
+      jj = jj > 99 ? 99 : jj;
+      if ((int)jj != j)
+        continue;
+      has_min |= sr->y[i] == cmin[j];
+      has_max |= sr->y[i] == cmax[j];
+    }
+    if (!has_min || !has_max)
+      TEST_FAIL_("log column %d: min %d max %d", j, has_min, has_max);
+  }
+  pk_plot_out_free(o);
+  pk_cols_free(cs);
+
   /* A short series passes through unchanged; groups by colour. */
   pk_plot_spec c = {.kind = PK_PLOT_AREA,
                     .x = "x",
