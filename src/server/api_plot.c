@@ -311,6 +311,7 @@ int pk_api_plot(pk_req *r) {
   j.seq = (long long)json_integer_value(seq);
   snprintf(op.plot, sizeof op.plot, "%s", j.plot_id);
   op.seq = j.seq;
+  pk_client_id(mg_get_header(r->c, "X-Pika-Client"), op.client);
   op.deadline_ns = pk_now_ns() + s->timeout_ns;
   pk_ops_begin(&s->ops, &op);
   if (pk_ops_reason(&s->ops, &op) == PK_OP_RUNNING)
@@ -429,6 +430,7 @@ int pk_api_export(pk_req *r) {
                           "cannot create a temporary directory");
   }
   snprintf(j.file, sizeof j.file, "%s/%s", j.tmpdir, kinds[k].file);
+  pk_client_id(mg_get_header(r->c, "X-Pika-Client"), op.client);
   op.deadline_ns = pk_now_ns() + s->timeout_ns;
   pk_ops_begin(&s->ops, &op);
   pk_run_task(s, &op, PK_PRIO_BACKGROUND, export_task, &j);

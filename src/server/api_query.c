@@ -238,6 +238,7 @@ static int run_query(pk_req *r, qjob *q, json_t *request) {
   pk_op op = {0};
   if (json_is_string(request))
     snprintf(op.request, sizeof op.request, "%s", json_string_value(request));
+  pk_client_id(mg_get_header(r->c, "X-Pika-Client"), op.client);
   op.deadline_ns = pk_now_ns() + s->timeout_ns;
   q->s = s;
   q->op = &op;

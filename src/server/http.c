@@ -11,6 +11,7 @@
  *   4. WebSocket only: Origin must be this server        -> 403 forbidden
  * Only then is a handler chosen from the route table.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -195,6 +196,18 @@ int pk_read_json(pk_req *r, json_t **out) {
   }
   *out = j;
   return 0;
+}
+
+void pk_client_id(const char *s, char out[64]) {
+  size_t n = 0;
+  out[0] = '\0';
+  if (!s)
+    return;
+  for (; s[n]; n++)
+    if (n == 63 ||
+        !(isalnum((unsigned char)s[n]) || s[n] == '-' || s[n] == '_'))
+      return;
+  memcpy(out, s, n + 1);
 }
 
 bool pk_query_param(pk_req *r, const char *name, char *buf, size_t cap) {
@@ -480,10 +493,18 @@ static int ws_connect(const struct mg_connection *cc, void *arg) {
                    "the WebSocket Origin must be this server");
   else if (pk_ws_hub_add(s->ws, c) != PK_OK)
     st = ws_refuse(c, 503, "unavailable", "too many WebSockets (at most 16)");
+  /* The page's id, so that its running queries and plots stop when it
+   * goes away (ws_close). */
+  char *client = NULL;
+  const char *qs = mg_get_request_info(c)->query_string;
+  char raw[64];
+  if (!st && qs && mg_get_var(qs, strlen(qs), "client", raw, sizeof raw) > 0 &&
+      (client = malloc(64)))
+    pk_client_id(raw, client);
   count_request(s, "ws", st ? st : 101, 0);
   if (st)
     return 1;
-  mg_set_user_connection_data(c, s);
+  mg_set_user_connection_data(c, client);
   return 0;
 }
 
@@ -516,6 +537,10 @@ static int ws_data(struct mg_connection *c, int bits, char *data, size_t len,
 static void ws_close(const struct mg_connection *c, void *arg) {
   pk_server *s = arg;
   pk_ws_hub_remove(s->ws, c);
+  char *client = mg_get_user_connection_data(c);
+  if (client && *client)
+    pk_ops_cancel_client(&s->ops, client);
+  free(client);
 }
 
 /* ---- the ticker ---------------------------------------------------------- */

@@ -100,6 +100,20 @@ bool pk_ops_cancel_request(pk_ops *o, const char *request) {
   return found;
 }
 
+size_t pk_ops_cancel_client(pk_ops *o, const char *client) {
+  size_t n = 0;
+  if (!client || !*client)
+    return 0;
+  pthread_mutex_lock(&o->mu);
+  for (pk_op *p = o->head; p; p = p->next)
+    if (!strcmp(p->client, client) && p->reason == PK_OP_RUNNING) {
+      stop(p, PK_OP_CANCELLED);
+      n++;
+    }
+  pthread_mutex_unlock(&o->mu);
+  return n;
+}
+
 void pk_ops_tick(pk_ops *o, uint64_t now_ns) {
   pthread_mutex_lock(&o->mu);
   for (pk_op *p = o->head; p; p = p->next)

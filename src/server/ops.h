@@ -2,7 +2,8 @@
  * ops.h — the server's running operations (queries, plots, exports), so
  * that one can be stopped from outside: POST /api/cancel (by the client's
  * request id), a newer plot request with the same plot id and a higher
- * seq, the query time limit, and shutdown.
+ * seq, the query time limit, the page that asked going away (its
+ * WebSocket closes), and shutdown.
  *
  * How: an op is registered before its task is queued (pk_ops_begin), its
  * task handle is recorded (pk_ops_set_task) and, while it runs, the
@@ -40,6 +41,7 @@ typedef struct pk_op {
   struct pk_op *prev, *next;
   char request[128]; /* client's request id, "" for none */
   char plot[128];    /* plot id, "" for none */
+  char client[64];   /* the asking page's id (X-Pika-Client), "" for none */
   long long seq;
   uint64_t deadline_ns; /* pk_now_ns() clock; 0: none */
   pk_db_conn *conn;     /* attached while running */
@@ -70,6 +72,9 @@ void pk_ops_end(pk_ops *o, pk_op *op);
 
 /* Stops the op with this request id; true if one was running. */
 bool pk_ops_cancel_request(pk_ops *o, const char *request);
+/* Stops every op of this client (CANCELLED): its page has gone. Returns
+ * how many. */
+size_t pk_ops_cancel_client(pk_ops *o, const char *client);
 /* Stops ops past their deadline (TIMEOUT). */
 void pk_ops_tick(pk_ops *o, uint64_t now_ns);
 /* Stops every op with reason. */

@@ -113,6 +113,9 @@ int pk_reply_engine_error(pk_req *r, int err, const pk_errmsg *e,
 int pk_read_json(pk_req *r, json_t **out);
 /* Query-string parameter into buf; false if absent. */
 bool pk_query_param(pk_req *r, const char *name, char *buf, size_t cap);
+/* A page's id (1..63 of [A-Za-z0-9_-]) into out, or "" when s is not one.
+ * Pages send theirs as X-Pika-Client and on /api/ws?client=. */
+void pk_client_id(const char *s, char out[64]);
 
 /* Runs fn(arg) on the executor at prio, registered as op (which the
  * caller has filled), waiting for it. Returns PK_OK or PK_ECANCELED (the

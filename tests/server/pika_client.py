@@ -3,10 +3,12 @@
 
   pkpl FILE                 decode a PKPL answer: print the JSON header with
                             every {"a","n"} array replaced by its values
-  ws PORT TOKEN ORIGIN SECS open /api/ws with that Origin (or '-' for none),
-                            print the upgrade's status line, then (if 101)
-                            send a ping and print each text frame received
-                            within SECS seconds, one per line
+  ws PORT TOKEN ORIGIN SECS [QUERY]
+                            open /api/ws[?QUERY] with that Origin (or '-' for
+                            none), print the upgrade's status line, then (if
+                            101) send a ping and print each text frame
+                            received within SECS seconds, one per line; then
+                            close
 """
 import base64
 import json
@@ -63,13 +65,14 @@ def send_text(s, text):
     s.sendall(hdr + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(payload)))
 
 
-def ws(port, token, origin, secs):
+def ws(port, token, origin, secs, query=""):
     s = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
     key = base64.b64encode(os.urandom(16)).decode()
-    req = ("GET /api/ws HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nUpgrade: websocket\r\n"
+    path = "/api/ws" + ("?" + query if query else "")
+    req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nUpgrade: websocket\r\n"
            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
            "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n"
-           % (port, key, token))
+           % (path, port, key, token))
     if origin != "-":
         req += "Origin: %s\r\n" % origin
     s.sendall((req + "\r\n").encode())
@@ -108,6 +111,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "pkpl":
         pkpl(sys.argv[2])
     elif sys.argv[1] == "ws":
-        ws(*sys.argv[2:6])
+        ws(*sys.argv[2:7])
     else:
         sys.exit("unknown command")

@@ -36,12 +36,22 @@ async function failure(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, line);
 }
 
+/** This page's id: sent with every request and on the WebSocket, so that
+ * the server stops this page's queries and plots when it goes away. */
+export const CLIENT_ID = (() => {
+  const b = new Uint8Array(12);
+  crypto.getRandomValues(b);
+  return 'c-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+})();
+
 async function call(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
   const init: RequestInit = { method, credentials: 'same-origin', signal };
+  const headers: Record<string, string> = { 'X-Pika-Client': CLIENT_ID };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { 'Content-Type': 'application/json' };
+    headers['Content-Type'] = 'application/json';
   }
+  init.headers = headers;
   const res = await fetch(path, init);
   if (!res.ok) throw await failure(res);
   return res;

@@ -1,6 +1,7 @@
 // The one WebSocket (/api/ws): hello, status every second, job progress and
 // catalog changes. Reconnects with backoff; listeners get every event.
 import type { WsEvent } from './types';
+import { CLIENT_ID } from './client';
 
 type Listener = (e: WsEvent) => void;
 
@@ -14,7 +15,7 @@ export class EventSocket {
   start(): void {
     if (this.ws || this.closed) return;
     const proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
-    const ws = new WebSocket(proto + location.host + '/api/ws');
+    const ws = new WebSocket(proto + location.host + '/api/ws?client=' + CLIENT_ID);
     this.ws = ws;
     ws.onopen = () => {
       this.connected = true;
