@@ -30,7 +30,6 @@ struct pk_db_conn {
   atomic_bool running;
   atomic_uint_fast64_t pct_bits; /* a double's bits */
   atomic_uint_fast64_t rows, total, start_ns;
-  uint64_t progress_ns; /* when publish_progress last asked DuckDB */
 };
 
 struct pk_db {
@@ -329,16 +328,7 @@ bool pk_db_interrupted(pk_db_conn *c) {
 
 /* ---- progress -------------------------------------------------------- */
 
-/* Asking DuckDB is not free (it takes the executor's lock and walks every
- * pipeline): once per fetched chunk it was ~10 % of a 20M-row scan's CPU.
- * A watcher polls a few times a second, so every 20 ms is plenty. */
-#define PROGRESS_EVERY_NS 20000000u
-
 static void publish_progress(pk_db_conn *c) {
-  uint64_t now = pk_now_ns();
-  if (now - c->progress_ns < PROGRESS_EVERY_NS)
-    return;
-  c->progress_ns = now;
   duckdb_query_progress_type p = duckdb_query_progress(c->con);
   uint64_t bits;
   double pct = p.percentage;
