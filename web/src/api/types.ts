@@ -33,7 +33,7 @@ export interface PlotRequest {
 
 export interface StatusBody {
   memory: { rss: number; cache_bytes: number; cache_budget: number; cache_spilled: number; duckdb_bytes: number };
-  cache: { hits: number; misses: number; hit_rate: number };
+  cache: { hits: number; misses: number; hit_rate: number; indexes: number; indexing: number };
   tasks: { running: number; queued: number; jobs: number };
   catalog_version: number;
 }

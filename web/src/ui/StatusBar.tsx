@@ -28,6 +28,7 @@ export function StatusBar({ saved }: { saved: string | null }) {
           <span>memory {fmtBytes(s.memory.rss)}</span>
           <span>cache {fmtBytes(s.memory.cache_bytes)} / {fmtBytes(s.memory.cache_budget)}</span>
           <span>hit rate {(s.cache.hit_rate * 100).toFixed(0)}%</span>
+          {s.cache.indexing > 0 ? <span title="a density index for faster zooms is being built">indexing…</span> : null}
           <span>DuckDB {fmtBytes(s.memory.duckdb_bytes)}</span>
           <span data-testid="status-tasks">tasks {s.tasks.running} running · {s.tasks.queued} queued · {s.tasks.jobs} jobs</span>
         </>
