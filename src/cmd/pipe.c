@@ -1117,7 +1117,8 @@ static int pipe_info(int argc, char **argv) {
   }
   pk_secret_release(&s);
   pk_fmt_index_entry *idx = NULL;
-  uint64_t n = 0, index_off = 0, orig = 0, stored = 0, raw_chunks = 0;
+  uint64_t n = 0, index_off = 0, orig = 0, stored = 0, raw_chunks = 0,
+           groups = 0;
   pk_errmsg ie = {{0}};
   int have_index = pk_pipe_read_index(fd, authed ? &keys : NULL, &idx, &n,
                                       &index_off, &ie) == PK_OK;
@@ -1125,6 +1126,7 @@ static int pipe_info(int argc, char **argv) {
     orig += idx[i].orig_len;
     stored += idx[i].stored_len;
     raw_chunks += !!(idx[i].flags & PK_FMT_REC_RAW);
+    groups += !(idx[i].flags & PK_FMT_REC_LINKED);
   }
   free(idx);
   pk_archive_keys_wipe(&keys);
@@ -1168,6 +1170,10 @@ static int pipe_info(int argc, char **argv) {
     printf("chunks       %" PRIu64 " (largest allowed %" PRIu64 " B; %" PRIu64
            " stored uncompressed)\n",
            n, h.chunk_size, raw_chunks);
+    if (h.group_size)
+      printf("groups       %" PRIu64 " (zstd stream linked across the chunks "
+             "of each, up to %" PRIu64 " B)\n",
+             groups, h.group_size);
   } else {
     printf("index        unavailable: %s\n", ie.text);
   }
