@@ -207,6 +207,21 @@ int pk_chain_encode(pk_chain *c, pk_fmt_record *rec, const uint8_t *in,
   return protect(c, rec, cur, n, out, cap);
 }
 
+int pk_chain_encode_at(pk_chain *c, pk_fmt_record *rec, const uint8_t *base,
+                       size_t off, uint8_t *out, size_t cap) {
+  /* Without base64 the compressor's input is the chunk itself, so a group
+   * that lies in one buffer is compressed in place. */
+  if (!c->linked || c->a)
+    return pk_chain_encode(c, rec, base + off, out, cap);
+  rec->flags &= PK_FMT_REC_LINKED;
+  size_t len;
+  int rc = pk_codec_encode_linked_at(c->codec, base, off, rec->orig_len, out,
+                                     cap, &len, rec->flags & PK_FMT_REC_LINKED);
+  if (rc)
+    return rc;
+  return protect(c, rec, out, len, out, cap);
+}
+
 int pk_chain_decode(pk_chain *c, const pk_fmt_record *rec, uint8_t *payload,
                     uint8_t *out, size_t cap, pk_errmsg *e) {
   size_t n = 0;

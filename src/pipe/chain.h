@@ -41,6 +41,12 @@ void pk_chain_free(pk_chain *c);
 int pk_chain_encode(pk_chain *c, pk_fmt_record *rec, const uint8_t *in,
                     uint8_t *out, size_t cap);
 
+/* As pk_chain_encode, for a chunk at base + off of a group that lies whole
+ * in base (see pk_codec_encode_linked_at): base[0..off) holds the group's
+ * earlier chunks, and stays unchanged until the group is done. */
+int pk_chain_encode_at(pk_chain *c, pk_fmt_record *rec, const uint8_t *base,
+                       size_t off, uint8_t *out, size_t cap);
+
 /* Verifies and decodes the payload of *rec (stored_len bytes at payload,
  * which may be modified) into out[0..rec->orig_len); cap >= orig_len.
  * PK_ECORRUPT with a message naming the record when anything is wrong. */

@@ -324,6 +324,8 @@ struct pk_codec {
   int zc_level;  /* level last set on zc */
   int zc_wlog;   /* windowLog set on zc for linked streams, 0: zstd's own */
   int zc_stream; /* a linked stream was started on zc */
+  int zc_stable; /* ZSTD_c_stableInBuffer set on zc */
+  const uint8_t *zc_base;      /* the stable group buffer */
   uint64_t link_size, zc_hint; /* a linked group's size; the hint set */
   int zd_capped;               /* windowLogMax set on zd */
   void *lz4_state;
@@ -404,7 +406,8 @@ static int zstd_encode(pk_codec *c, const void *in, size_t n, void *out,
     ZSTD_CCtx_reset(c->zc, ZSTD_reset_session_only);
     ZSTD_CCtx_setParameter(c->zc, ZSTD_c_windowLog, 0);
     ZSTD_CCtx_setParameter(c->zc, ZSTD_c_srcSizeHint, 0);
-    c->zc_wlog = c->zc_stream = 0;
+    ZSTD_CCtx_setParameter(c->zc, ZSTD_c_stableInBuffer, 0);
+    c->zc_wlog = c->zc_stream = c->zc_stable = 0;
     c->zc_hint = 0;
   }
   size_t r = ZSTD_compress2(c->zc, out, cap, in, n);
@@ -415,8 +418,9 @@ static int zstd_encode(pk_codec *c, const void *in, size_t n, void *out,
 }
 
 /* A linked chunk: one ZSTD_e_flush of a frame that spans the group. */
-static int zstd_encode_linked(pk_codec *c, const void *in, size_t n, void *out,
-                              size_t cap, size_t *out_len, int linked) {
+static int zstd_encode_linked(pk_codec *c, const uint8_t *base, size_t off,
+                              size_t n, void *out, size_t cap, size_t *out_len,
+                              int linked, int stable) {
   if (!c->zc) {
     c->zc = ZSTD_createCCtx();
     if (!c->zc)
@@ -455,11 +459,24 @@ static int zstd_encode_linked(pk_codec *c, const void *in, size_t n, void *out,
         return PK_EINVAL;
       c->zc_wlog = wlog;
     }
+    /* Stable input: the group lies in one buffer that outlives it, so zstd
+     * reads it in place (no copy into its own buffer, and its window never
+     * wraps around into the slower two-segment match finder). */
+    if (stable != c->zc_stable) {
+      if (ZSTD_isError(
+              ZSTD_CCtx_setParameter(c->zc, ZSTD_c_stableInBuffer, stable)))
+        return PK_EINVAL;
+      c->zc_stable = stable;
+    }
     c->zc_stream = 1;
-  } else if (!c->zc_stream) {
-    return PK_EINVAL; /* no stream to continue */
+    c->zc_base = base;
+  } else if (!c->zc_stream || stable != c->zc_stable ||
+             (stable && base != c->zc_base)) {
+    return PK_EINVAL; /* no such stream to continue */
   }
-  ZSTD_inBuffer ib = {in, n, 0};
+  if (!stable && off)
+    return PK_EINVAL;
+  ZSTD_inBuffer ib = {base, off + n, off};
   ZSTD_outBuffer ob = {out, cap, 0};
   for (;;) {
     size_t r = ZSTD_compressStream2(c->zc, &ob, &ib, ZSTD_e_flush);
@@ -691,8 +708,19 @@ int pk_codec_encode_linked(pk_codec *c, const void *in, size_t in_len,
     return PK_EINVAL;
   if (c->spec.kind != PK_CODEC_ZSTD)
     return PK_EUNSUPPORTED;
-  return zstd_encode_linked(c, in ? in : k_dummy, in_len, out, out_cap, out_len,
-                            linked);
+  return zstd_encode_linked(c, in ? in : k_dummy, 0, in_len, out, out_cap,
+                            out_len, linked, 0);
+}
+
+int pk_codec_encode_linked_at(pk_codec *c, const void *base, size_t off,
+                              size_t in_len, void *out, size_t out_cap,
+                              size_t *out_len, int linked) {
+  if (!c || !out_len || !base || in_len > PK_CODEC_CHUNK_MAX || !out)
+    return PK_EINVAL;
+  if (c->spec.kind != PK_CODEC_ZSTD)
+    return PK_EUNSUPPORTED;
+  return zstd_encode_linked(c, base, off, in_len, out, out_cap, out_len, linked,
+                            1);
 }
 
 int pk_codec_decode_linked(pk_codec *c, const void *in, size_t in_len,

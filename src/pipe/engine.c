@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -104,11 +105,23 @@ static int write_full(int fd, const uint8_t *p, size_t n) {
 
 /* ---- the job --------------------------------------------------------------*/
 
+/* Encode with linked groups: a group's chunks are read back to back into
+ * one buffer, so that zstd compresses them in place
+ * (pk_codec_encode_linked_at). The buffer goes back to the free list when
+ * the reader has moved to the next group and every chunk of it has been
+ * compressed (refs counts the reader and each such chunk). */
+typedef struct gbuf {
+  uint8_t *p;
+  atomic_int refs;
+} gbuf;
+
 typedef struct item {
   pk_fmt_record rec;
   uint8_t *in, *out;
   uint64_t t_queued;
   int lane; /* grouped: the worker that takes it */
+  gbuf *g;  /* encode with group buffers: in = g->p + g_off */
+  size_t g_off;
 } item;
 
 typedef struct job {
@@ -127,6 +140,11 @@ typedef struct job {
   int n_lanes, lane;
   uint64_t group_bytes, group_chunks, group_max_chunks;
   atomic_int next_worker;
+  gbuf *gbufs; /* encode, threaded, grouped: workers + 1 of them */
+  int n_gbufs;
+  pk_chan *free_gbufs;
+  gbuf *cur_g;       /* the reader's group */
+  uint64_t gbuf_mem; /* governor bytes held for allocated group buffers */
 
   pk_chan *free_items, *work, *done;
   pk_bufpool *in_pool, *out_pool;
@@ -190,6 +208,13 @@ static int next_lane(job *j) {
   return best;
 }
 
+/* Encode: whether the next chunk (at most chunk_len bytes) continues the
+ * current group. */
+static int continues_group(const job *j) {
+  return j->group_chunks && j->group_chunks < j->group_max_chunks &&
+         j->group_bytes + j->chunk_len <= j->h->group_size;
+}
+
 /* Encode: decides whether a chunk of n bytes continues the current group
  * (sets LINKED in *flags) and which lane its group uses. */
 static void place_chunk(job *j, uint64_t n, uint8_t *flags, int *lane) {
@@ -197,8 +222,7 @@ static void place_chunk(job *j, uint64_t n, uint8_t *flags, int *lane) {
   *lane = 0;
   if (!j->grouped)
     return;
-  if (j->group_chunks && j->group_chunks < j->group_max_chunks &&
-      j->group_bytes + n <= j->h->group_size) {
+  if (continues_group(j)) {
     j->group_bytes += n;
     j->group_chunks++;
     *flags = PK_FMT_REC_LINKED;
@@ -227,6 +251,7 @@ static int fail(job *j, int rc, const char *fmt, ...) {
   close_work(j);
   pk_chan_close(j->done);
   pk_chan_close(j->free_items);
+  pk_chan_close(j->free_gbufs);
   pk_bufpool_close(j->in_pool);
   pk_bufpool_close(j->out_pool);
   return rc;
@@ -427,6 +452,17 @@ static int job_alloc(job *j, int workers) {
     rc = pk_bufpool_create(j->in_cap, n, &j->in_pool);
   if (!rc)
     rc = pk_bufpool_create(j->out_cap, n, &j->out_pool);
+  if (!rc && j->grouped && !j->decode) {
+    j->n_gbufs = workers + 1;
+    j->gbufs = calloc((size_t)j->n_gbufs, sizeof *j->gbufs);
+    rc = j->gbufs ? pk_chan_create((size_t)j->n_gbufs, &j->free_gbufs)
+                  : PK_ENOMEM;
+    for (int i = 0; !rc && i < j->n_gbufs; i++)
+      rc = pk_chan_send(j->free_gbufs, &j->gbufs[i]);
+    /* The group buffers hold the chunks' input: items need only their
+     * output buffer. */
+    j->item_mem = j->out_cap;
+  }
   if (!rc && j->grouped) {
     j->lanes = calloc((size_t)workers, sizeof *j->lanes);
     rc = j->lanes ? PK_OK : PK_ENOMEM;
@@ -455,6 +491,12 @@ static void job_release(job *j) {
   for (int i = 0; i < j->n_lanes; i++)
     pk_chan_free(j->lanes[i]);
   free(j->lanes);
+  for (int i = 0; i < j->n_gbufs; i++)
+    free(j->gbufs[i].p);
+  free(j->gbufs);
+  pk_chan_free(j->free_gbufs);
+  if (j->gbuf_mem)
+    pk_gov_release(j->o->gov, PK_GOV_MEM, j->gbuf_mem);
   pk_chan_free(j->done);
   pk_bufpool_free(j->in_pool);
   pk_bufpool_free(j->out_pool);
@@ -491,6 +533,59 @@ static int take_item(job *j, item **out) {
 static void give_item(job *j, item *it) {
   pk_gov_release(j->o->gov, PK_GOV_MEM, j->item_mem);
   pk_chan_send(j->free_items, it);
+}
+
+static void gbuf_unref(job *j, gbuf *g) {
+  if (g && atomic_fetch_sub(&g->refs, 1) == 1)
+    pk_chan_send(j->free_gbufs, g);
+}
+
+/* Gives back an item's input: its group buffer's reference or its pool
+ * buffer. */
+static void release_in(job *j, item *it) {
+  if (it->g)
+    gbuf_unref(j, it->g);
+  else if (it->in)
+    pk_bufpool_release(j->in_pool, it->in);
+  it->g = NULL;
+  it->in = NULL;
+}
+
+/* The reader starts a group: drops its hold on the last group's buffer and
+ * takes a free one (allocated, and its memory reserved, on first use). */
+static int start_group(job *j) {
+  gbuf_unref(j, j->cur_g);
+  j->cur_g = NULL;
+  void *p;
+  int rc = pk_chan_recv(j->free_gbufs, &p);
+  if (rc)
+    return atomic_load(&j->err) ? atomic_load(&j->err) : rc;
+  gbuf *g = p;
+  if (!g->p) {
+    size_t huge = (size_t)2 << 20;
+    size_t len = ((size_t)j->h->group_size + huge - 1) & ~(huge - 1);
+    for (;;) {
+      rc = pk_gov_acquire_timeout(j->o->gov, PK_GOV_MEM, len, MEM_POLL_NS);
+      if (rc == PK_OK)
+        break;
+      if (rc != PK_ETIMEDOUT || (rc = check_cancel(j)) != PK_OK) {
+        pk_chan_send(j->free_gbufs, g);
+        return fail(j, rc, "cannot reserve %zu bytes of memory: %s", len,
+                    pk_strerror(rc));
+      }
+    }
+    j->gbuf_mem += len;
+    /* Huge pages, as the pools' large buffers (bufpool.c). */
+    g->p = aligned_alloc(huge, len);
+    if (!g->p) {
+      pk_chan_send(j->free_gbufs, g);
+      return fail(j, PK_ENOMEM, "out of memory");
+    }
+    madvise(g->p, len, MADV_HUGEPAGE);
+  }
+  atomic_store(&g->refs, 1);
+  j->cur_g = g;
+  return PK_OK;
 }
 
 /* ---- encode: reading chunks -----------------------------------------------*/
@@ -547,30 +642,46 @@ static void *enc_reader(void *arg) {
     item *it;
     if (take_item(j, &it))
       break;
-    void *buf;
-    if (pk_bufpool_acquire(j->in_pool, &buf)) {
-      give_item(j, it);
-      break;
-    }
-    size_t n;
-    if (read_chunk(j, buf, &n) || n == 0) {
-      pk_bufpool_release(j->in_pool, buf);
+    void *buf = NULL;
+    if (j->gbufs) {
+      /* The chunk goes right after the group's earlier ones. */
+      int cont = continues_group(j);
+      if (!cont && start_group(j)) {
+        give_item(j, it);
+        break;
+      }
+      it->g = j->cur_g;
+      it->g_off = cont ? j->group_bytes : 0;
+      buf = j->cur_g->p + it->g_off;
+    } else if (pk_bufpool_acquire(j->in_pool, &buf)) {
       give_item(j, it);
       break;
     }
     it->in = buf;
+    size_t n;
+    if (read_chunk(j, buf, &n) || n == 0) {
+      if (!it->g)
+        release_in(j, it);
+      it->g = NULL, it->in = NULL;
+      give_item(j, it);
+      break;
+    }
+    if (it->g)
+      atomic_fetch_add(&it->g->refs, 1);
     it->rec = (pk_fmt_record){.kind = PK_FMT_REC_DATA,
                               .orig_len = (uint32_t)n,
                               .seq = j->n_records++};
     place_chunk(j, n, &it->rec.flags, &it->lane);
     it->t_queued = pk_now_ns();
     if (send_work(j, it)) {
-      pk_bufpool_release(j->in_pool, buf);
+      release_in(j, it);
       give_item(j, it);
       break;
     }
     tune_chunks(j);
   }
+  gbuf_unref(j, j->cur_g);
+  j->cur_g = NULL;
   close_work(j);
   return NULL;
 }
@@ -600,7 +711,7 @@ static void worker(pk_task *self, void *arg) {
     if (rc) {
       if (out)
         pk_bufpool_release(j->out_pool, out);
-      pk_bufpool_release(j->in_pool, it->in);
+      release_in(j, it);
       give_item(j, it);
       fail(j, rc, NULL);
       break;
@@ -609,6 +720,9 @@ static void worker(pk_task *self, void *arg) {
     pk_errmsg m = {{0}};
     if (j->decode)
       rc = pk_chain_decode(chain, &it->rec, it->in, out, j->out_cap, &m);
+    else if (it->g)
+      rc = pk_chain_encode_at(chain, &it->rec, it->g->p, it->g_off, out,
+                              j->out_cap);
     else
       rc = pk_chain_encode(chain, &it->rec, it->in, out, j->out_cap);
     pk_gov_release(j->o->gov, PK_GOV_CPU, 1);
@@ -617,8 +731,7 @@ static void worker(pk_task *self, void *arg) {
     atomic_fetch_add_explicit(&j->work_bytes, it->rec.orig_len,
                               memory_order_relaxed);
     pk_hist_record(j->h_work, t2 - t1);
-    pk_bufpool_release(j->in_pool, it->in);
-    it->in = NULL;
+    release_in(j, it);
     it->out = out;
     if (rc) {
       pk_bufpool_release(j->out_pool, out);
