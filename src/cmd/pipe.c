@@ -871,7 +871,7 @@ static const char validate_usage[] =
 /* Walks the records without decoding them (seeking over payloads). */
 static int walk_records(opened *a, pk_fmt_index_entry **idx, uint64_t *n,
                         pk_errmsg *e) {
-  uint64_t off = a->header_len, seq = 0, cap = 0;
+  uint64_t off = a->header_len, seq = 0, cap = 0, group = 0;
   *idx = NULL;
   *n = 0;
   for (;;) {
@@ -894,6 +894,15 @@ static int walk_records(opened *a, pk_fmt_index_entry **idx, uint64_t *n,
       return PK_OK;
     if (r.orig_len == 0 || r.orig_len > a->h.chunk_size)
       return pk_errmsg_set(e, PK_ECORRUPT, "chunk %" PRIu64 " has bad sizes",
+                           seq);
+    /* As the engine's reader: a linked chunk continues a group that can be
+     * there (docs/FORMAT.md, "Linked groups"). */
+    group = (r.flags & PK_FMT_REC_LINKED) ? group + r.orig_len : r.orig_len;
+    if ((r.flags & PK_FMT_REC_LINKED) &&
+        (!a->h.group_size || seq == 0 || group > a->h.group_size))
+      return pk_errmsg_set(e, PK_ECORRUPT,
+                           "chunk %" PRIu64
+                           " claims to continue a group that cannot be there",
                            seq);
     if (*n == cap) {
       cap = cap ? cap * 2 : 256;

@@ -4,13 +4,16 @@
  *
  * Forward: transforms (base64; PII masking is the engine's reader's job,
  * so that the whole-file digest covers the masked bytes) → compression
- * (skipped, with the record's RAW flag, when it does not shrink the chunk) →
+ * (skipped, with the record's RAW flag, when it does not shrink the chunk;
+ * with a zstd stage and h->group_size > 0, the group's zstd stream
+ * continued when the record is LINKED, and never raw) →
  * seal (AEAD with the record's position and the header tag as associated data)
  * or, unencrypted, an 8-byte seeded XXH3 checksum. Inverse runs the reverse and
  * verifies first: nothing is decompressed before it is authenticated.
  *
  * A chain owns its codec and cipher contexts and scratch buffers, so a
- * chunk allocates nothing. Not thread-safe: one chain per worker thread.
+ * chunk allocates nothing. Not thread-safe: one chain per worker thread,
+ * and the chunks of a linked group go through one chain, in order.
  */
 #ifndef PIKA_PIPE_CHAIN_H
 #define PIKA_PIPE_CHAIN_H

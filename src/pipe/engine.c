@@ -356,11 +356,13 @@ static uint64_t plan_groups(job *j, uint64_t size) {
   uint64_t g = j->o->group_size;
   if (!g) {
     /* One group per worker at least, so that a small input still keeps
-     * every worker busy; 16 MiB at most. */
+     * every worker busy; 16 MiB at most (4 MiB with --optimize memory:
+     * the encoder holds workers + 1 group buffers). */
     uint64_t workers = (uint64_t)(j->o->workers ? j->o->workers : 2);
-    g = size == PK_FMT_SIZE_UNKNOWN ? GROUP_SIZE
-                                    : (size + workers - 1) / workers;
-    g = g > GROUP_SIZE ? GROUP_SIZE : g;
+    uint64_t most =
+        j->o->optimize == PK_OPT_MEMORY ? GROUP_SIZE / 4 : GROUP_SIZE;
+    g = size == PK_FMT_SIZE_UNKNOWN ? most : (size + workers - 1) / workers;
+    g = g > most ? most : g;
   }
   if (g < j->max_chunk)
     g = j->max_chunk;
