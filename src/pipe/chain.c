@@ -84,8 +84,11 @@ int pk_chain_create(const pk_fmt_header *h, const pk_archive_keys *k,
   }
   c->linked = h->group_size != 0 && c->codec &&
               pk_codec_get_spec(c->codec)->kind == PK_CODEC_ZSTD;
+  /* format.c admits groups only with a zstd stage, but its level may be
+   * one this build cannot run (a hostile header): nothing could decode
+   * the group's stream. */
   if (rc == PK_OK && h->group_size && !c->linked)
-    rc = PK_EINVAL; /* format.c admits groups only with zstd */
+    rc = PK_ECORRUPT;
   if (c->linked)
     pk_codec_set_link_size(c->codec, h->group_size);
   c->seed = get_le64(h->tag);

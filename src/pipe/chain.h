@@ -33,7 +33,8 @@ size_t pk_chain_payload_bound(const pk_fmt_header *h, size_t n);
 
 /* Creates a chain for archive header h (its tag must be final: it is the
  * associated data of every record) with keys k (ignored if unencrypted).
- * Chunks may hold up to h->chunk_size original bytes. */
+ * Chunks may hold up to h->chunk_size original bytes. PK_ECORRUPT if h has
+ * linked groups but no zstd stage this build can run. */
 int pk_chain_create(const pk_fmt_header *h, const pk_archive_keys *k,
                     pk_chain **out);
 void pk_chain_free(pk_chain *c);
