@@ -139,7 +139,8 @@ typedef struct job {
   int has_codec;
   int has_zstd;
   /* Linked groups (h->group_size > 0): every chunk of a group goes to one
-   * worker, through that worker's lane, in order; groups go round robin. */
+   * worker, through that worker's lane, in order; a new group goes to the
+   * lane with the fewest chunks queued (next_lane). */
   int grouped;
   pk_chan **lanes;
   int n_lanes, lane;
