@@ -871,7 +871,7 @@ static const char validate_usage[] =
 /* Walks the records without decoding them (seeking over payloads). */
 static int walk_records(opened *a, pk_fmt_index_entry **idx, uint64_t *n,
                         pk_errmsg *e) {
-  uint64_t off = a->header_len, seq = 0, cap = 0;
+  uint64_t off = a->header_len, seq = 0, cap = 0, group = 0;
   *idx = NULL;
   *n = 0;
   for (;;) {
@@ -894,6 +894,15 @@ static int walk_records(opened *a, pk_fmt_index_entry **idx, uint64_t *n,
       return PK_OK;
     if (r.orig_len == 0 || r.orig_len > a->h.chunk_size)
       return pk_errmsg_set(e, PK_ECORRUPT, "chunk %" PRIu64 " has bad sizes",
+                           seq);
+    /* As the engine's reader: a linked chunk continues a group that can be
+     * there (docs/FORMAT.md, "Linked groups"). */
+    group = (r.flags & PK_FMT_REC_LINKED) ? group + r.orig_len : r.orig_len;
+    if ((r.flags & PK_FMT_REC_LINKED) &&
+        (!a->h.group_size || seq == 0 || group > a->h.group_size))
+      return pk_errmsg_set(e, PK_ECORRUPT,
+                           "chunk %" PRIu64
+                           " claims to continue a group that cannot be there",
                            seq);
     if (*n == cap) {
       cap = cap ? cap * 2 : 256;
@@ -1117,7 +1126,8 @@ static int pipe_info(int argc, char **argv) {
   }
   pk_secret_release(&s);
   pk_fmt_index_entry *idx = NULL;
-  uint64_t n = 0, index_off = 0, orig = 0, stored = 0, raw_chunks = 0;
+  uint64_t n = 0, index_off = 0, orig = 0, stored = 0, raw_chunks = 0,
+           groups = 0;
   pk_errmsg ie = {{0}};
   int have_index = pk_pipe_read_index(fd, authed ? &keys : NULL, &idx, &n,
                                       &index_off, &ie) == PK_OK;
@@ -1125,6 +1135,7 @@ static int pipe_info(int argc, char **argv) {
     orig += idx[i].orig_len;
     stored += idx[i].stored_len;
     raw_chunks += !!(idx[i].flags & PK_FMT_REC_RAW);
+    groups += !(idx[i].flags & PK_FMT_REC_LINKED);
   }
   free(idx);
   pk_archive_keys_wipe(&keys);
@@ -1168,6 +1179,10 @@ static int pipe_info(int argc, char **argv) {
     printf("chunks       %" PRIu64 " (largest allowed %" PRIu64 " B; %" PRIu64
            " stored uncompressed)\n",
            n, h.chunk_size, raw_chunks);
+    if (h.group_size)
+      printf("groups       %" PRIu64 " (zstd stream linked across the chunks "
+             "of each, up to %" PRIu64 " B)\n",
+             groups, h.group_size);
   } else {
     printf("index        unavailable: %s\n", ie.text);
   }

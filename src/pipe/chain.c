@@ -16,6 +16,7 @@ struct pk_chain {
   pk_fmt_header h;
   pk_codec *codec; /* NULL: no compression stage */
   pk_aead *aead;   /* NULL: not encrypted */
+  int linked;      /* zstd groups: records continue one stream (format.h) */
   uint64_t seed;   /* checksum seed (unencrypted) */
   size_t scratch_cap;
   uint8_t *a, *b; /* scratch buffers, scratch_cap each */
@@ -51,7 +52,8 @@ size_t pk_chain_payload_bound(const pk_fmt_header *h, size_t n) {
       t = b > t ? b : t;
     }
   }
-  return t + PK_AEAD_TAG_LEN + CHECKSUM_LEN;
+  /* A linked chunk may also carry its group's frame header. */
+  return t + PK_AEAD_TAG_LEN + CHECKSUM_LEN + (h->group_size ? 32 : 0);
 }
 
 int pk_chain_create(const pk_fmt_header *h, const pk_archive_keys *k,
@@ -80,6 +82,15 @@ int pk_chain_create(const pk_fmt_header *h, const pk_archive_keys *k,
       rc =
           k && k->encrypted ? pk_aead_create(ak, k->data, &c->aead) : PK_EINVAL;
   }
+  c->linked = h->group_size != 0 && c->codec &&
+              pk_codec_get_spec(c->codec)->kind == PK_CODEC_ZSTD;
+  /* format.c admits groups only with a zstd stage, but its level may be
+   * one this build cannot run (a hostile header): nothing could decode
+   * the group's stream. */
+  if (rc == PK_OK && h->group_size && !c->linked)
+    rc = PK_ECORRUPT;
+  if (c->linked)
+    pk_codec_set_link_size(c->codec, h->group_size);
   c->seed = get_le64(h->tag);
   if (rc) {
     pk_chain_free(c);
@@ -162,7 +173,8 @@ int pk_chain_encode(pk_chain *c, pk_fmt_record *rec, const uint8_t *in,
   const uint8_t *cur = in;
   size_t n = rec->orig_len;
   uint8_t *spare = c->a;
-  rec->flags = 0;
+  /* The caller says whether the chunk continues its group (LINKED). */
+  rec->flags &= c->linked ? PK_FMT_REC_LINKED : 0;
   for (int i = 0; i < c->h.n_stages; i++) {
     const pk_fmt_stage *s = &c->h.stages[i];
     /* PII masking is not done here: the engine's reader masks each chunk
@@ -177,6 +189,15 @@ int pk_chain_encode(pk_chain *c, pk_fmt_record *rec, const uint8_t *in,
     cur = spare, n = len;
     spare = spare == c->a ? c->b : c->a;
   }
+  if (c->linked) {
+    /* Never raw: the group's stream has taken the chunk in. */
+    size_t len;
+    int rc = pk_codec_encode_linked(c->codec, cur, n, out, cap, &len,
+                                    rec->flags & PK_FMT_REC_LINKED);
+    if (rc)
+      return rc;
+    return protect(c, rec, out, len, out, cap);
+  }
   if (c->codec) {
     size_t len;
     int rc = pk_codec_encode(c->codec, cur, n, out, cap, &len);
@@ -187,6 +208,21 @@ int pk_chain_encode(pk_chain *c, pk_fmt_record *rec, const uint8_t *in,
     rec->flags |= PK_FMT_REC_RAW; /* incompressible: store as is */
   }
   return protect(c, rec, cur, n, out, cap);
+}
+
+int pk_chain_encode_at(pk_chain *c, pk_fmt_record *rec, const uint8_t *base,
+                       size_t off, uint8_t *out, size_t cap) {
+  /* Without base64 the compressor's input is the chunk itself, so a group
+   * that lies in one buffer is compressed in place. */
+  if (!c->linked || c->a)
+    return pk_chain_encode(c, rec, base + off, out, cap);
+  rec->flags &= PK_FMT_REC_LINKED;
+  size_t len;
+  int rc = pk_codec_encode_linked_at(c->codec, base, off, rec->orig_len, out,
+                                     cap, &len, rec->flags & PK_FMT_REC_LINKED);
+  if (rc)
+    return rc;
+  return protect(c, rec, out, len, out, cap);
 }
 
 int pk_chain_decode(pk_chain *c, const pk_fmt_record *rec, uint8_t *payload,
@@ -206,11 +242,24 @@ int pk_chain_decode(pk_chain *c, const pk_fmt_record *rec, uint8_t *payload,
   /* Without base64 the decompressed bytes are the original: decompress
    * straight into out and skip a copy of every chunk. */
   int direct = transformed == rec->orig_len;
+  if (!c->linked && (rec->flags & PK_FMT_REC_LINKED))
+    return pk_errmsg_set(e, PK_ECORRUPT,
+                         "chunk %llu is linked in an archive without groups",
+                         (unsigned long long)rec->seq);
+  if (c->linked && (rec->flags & PK_FMT_REC_RAW))
+    return pk_errmsg_set(e, PK_ECORRUPT, "chunk %llu is raw inside a group",
+                         (unsigned long long)rec->seq);
   if (c->codec && !(rec->flags & PK_FMT_REC_RAW)) {
     size_t len;
     uint8_t *dst = direct ? out : spare;
-    if (transformed > (direct ? cap : c->scratch_cap) ||
-        pk_codec_decode(c->codec, payload, n, dst, transformed, &len) != PK_OK)
+    int bad = transformed > (direct ? cap : c->scratch_cap);
+    if (!bad && c->linked)
+      bad = pk_codec_decode_linked(c->codec, payload, n, dst, transformed, &len,
+                                   rec->flags & PK_FMT_REC_LINKED) != PK_OK;
+    else if (!bad)
+      bad = pk_codec_decode(c->codec, payload, n, dst, transformed, &len) !=
+            PK_OK;
+    if (bad)
       return pk_errmsg_set(e, PK_ECORRUPT, "chunk %llu does not decompress",
                            (unsigned long long)rec->seq);
     if (direct) {

@@ -13,6 +13,9 @@
 #include <libdeflate.h>
 #include <lz4.h>
 #include <lz4hc.h>
+/* For ZSTD_c_srcSizeHint (libzstd >= 1.4.5, exported by the shared
+ * library like the stable API). */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -318,7 +321,13 @@ struct pk_codec {
   pk_codec_spec spec;
   ZSTD_CCtx *zc;
   ZSTD_DCtx *zd;
-  int zc_level; /* level last set on zc */
+  int zc_level;  /* level last set on zc */
+  int zc_wlog;   /* windowLog set on zc for linked streams, 0: zstd's own */
+  int zc_stream; /* a linked stream was started on zc */
+  int zc_stable; /* ZSTD_c_stableInBuffer set on zc */
+  const uint8_t *zc_base;      /* the stable group buffer */
+  uint64_t link_size, zc_hint; /* a linked group's size; the hint set */
+  int zd_capped;               /* windowLogMax set on zd */
   void *lz4_state;
   struct libdeflate_compressor *dc;
   struct libdeflate_decompressor *dd;
@@ -368,6 +377,17 @@ int pk_codec_set_level(pk_codec *c, int level) {
  * 0) is undefined): point empty buffers at a dummy byte instead. */
 static unsigned char k_dummy[1];
 
+static int zstd_enc_error(size_t r) {
+  switch (ZSTD_getErrorCode(r)) {
+  case ZSTD_error_dstSize_tooSmall:
+    return PK_ELIMIT;
+  case ZSTD_error_memory_allocation:
+    return PK_ENOMEM;
+  default:
+    return PK_EINVAL;
+  }
+}
+
 static int zstd_encode(pk_codec *c, const void *in, size_t n, void *out,
                        size_t cap, size_t *out_len) {
   if (!c->zc) {
@@ -382,18 +402,92 @@ static int zstd_encode(pk_codec *c, const void *in, size_t n, void *out,
       return PK_EINVAL;
     c->zc_level = c->spec.level;
   }
-  size_t r = ZSTD_compress2(c->zc, out, cap, in, n);
-  if (ZSTD_isError(r)) {
-    switch (ZSTD_getErrorCode(r)) {
-    case ZSTD_error_dstSize_tooSmall:
-      return PK_ELIMIT;
-    case ZSTD_error_memory_allocation:
-      return PK_ENOMEM;
-    default:
-      return PK_EINVAL;
-    }
+  if (c->zc_wlog || c->zc_stream || c->zc_hint) {
+    ZSTD_CCtx_reset(c->zc, ZSTD_reset_session_only);
+    ZSTD_CCtx_setParameter(c->zc, ZSTD_c_windowLog, 0);
+    ZSTD_CCtx_setParameter(c->zc, ZSTD_c_srcSizeHint, 0);
+    ZSTD_CCtx_setParameter(c->zc, ZSTD_c_stableInBuffer, 0);
+    c->zc_wlog = c->zc_stream = c->zc_stable = 0;
+    c->zc_hint = 0;
   }
+  size_t r = ZSTD_compress2(c->zc, out, cap, in, n);
+  if (ZSTD_isError(r))
+    return zstd_enc_error(r);
   *out_len = r;
+  return PK_OK;
+}
+
+/* A linked chunk: one ZSTD_e_flush of a frame that spans the group. */
+static int zstd_encode_linked(pk_codec *c, const uint8_t *base, size_t off,
+                              size_t n, void *out, size_t cap, size_t *out_len,
+                              int linked, int stable) {
+  if (!c->zc) {
+    c->zc = ZSTD_createCCtx();
+    if (!c->zc)
+      return PK_ENOMEM;
+    c->zc_level = INT_MIN;
+  }
+  if (!linked) {
+    ZSTD_CCtx_reset(c->zc, ZSTD_reset_session_only);
+    if (c->zc_level != c->spec.level) {
+      if (ZSTD_isError(ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel,
+                                              c->spec.level)))
+        return PK_EINVAL;
+      c->zc_level = c->spec.level;
+    }
+    /* Parameters as for one input of the group's size (zstd then needs
+     * no window larger than the group, so a small archive's decoder
+     * allocates little), the window capped so that a decoder's
+     * (ZSTD_d_windowLogMax) stays small at levels 20-22 too. */
+    uint64_t hint = c->link_size ? c->link_size : PK_CODEC_CHUNK_MAX;
+    if (hint > INT_MAX)
+      hint = INT_MAX;
+    if (hint != c->zc_hint) {
+      if (ZSTD_isError(
+              ZSTD_CCtx_setParameter(c->zc, ZSTD_c_srcSizeHint, (int)hint)))
+        return PK_EINVAL;
+      c->zc_hint = hint;
+    }
+    int wlog = 0;
+    if (c->spec.level >= 20) {
+      wlog = ZSTD_WINDOWLOG_MIN;
+      while (wlog < PK_CODEC_LINK_WLOG_MAX && ((uint64_t)1 << wlog) < hint)
+        wlog++;
+    }
+    if (wlog != c->zc_wlog) {
+      if (ZSTD_isError(ZSTD_CCtx_setParameter(c->zc, ZSTD_c_windowLog, wlog)))
+        return PK_EINVAL;
+      c->zc_wlog = wlog;
+    }
+    /* Stable input: the group lies in one buffer that outlives it, so zstd
+     * reads it in place (no copy into its own buffer, and its window never
+     * wraps around into the slower two-segment match finder). */
+    if (stable != c->zc_stable) {
+      if (ZSTD_isError(
+              ZSTD_CCtx_setParameter(c->zc, ZSTD_c_stableInBuffer, stable)))
+        return PK_EINVAL;
+      c->zc_stable = stable;
+    }
+    c->zc_stream = 1;
+    c->zc_base = base;
+  } else if (!c->zc_stream || stable != c->zc_stable ||
+             (stable && base != c->zc_base)) {
+    return PK_EINVAL; /* no such stream to continue */
+  }
+  if (!stable && off)
+    return PK_EINVAL;
+  ZSTD_inBuffer ib = {base, off + n, off};
+  ZSTD_outBuffer ob = {out, cap, 0};
+  for (;;) {
+    size_t r = ZSTD_compressStream2(c->zc, &ob, &ib, ZSTD_e_flush);
+    if (ZSTD_isError(r))
+      return zstd_enc_error(r);
+    if (r == 0)
+      break;
+    if (ob.pos == ob.size)
+      return PK_ELIMIT;
+  }
+  *out_len = ob.pos;
   return PK_OK;
 }
 
@@ -514,6 +608,47 @@ static int zstd_decode(pk_codec *c, const void *in, size_t n, void *out,
   return r == want ? PK_OK : PK_ECORRUPT;
 }
 
+static int zstd_decode_linked(pk_codec *c, const void *in, size_t n, void *out,
+                              size_t want, int linked) {
+  if (!c->zd) {
+    c->zd = ZSTD_createDCtx();
+    if (!c->zd)
+      return PK_ENOMEM;
+  }
+  if (!c->zd_capped) {
+    /* A hostile frame header cannot make the window larger than a linked
+     * stream ever has. */
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(c->zd, ZSTD_d_windowLogMax,
+                                            PK_CODEC_LINK_WLOG_MAX)))
+      return PK_ENOMEM;
+    c->zd_capped = 1;
+  }
+  if (!linked)
+    ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_only);
+  ZSTD_inBuffer ib = {in, n, 0};
+  ZSTD_outBuffer ob = {out, want, 0};
+  for (;;) {
+    size_t ip = ib.pos, op = ob.pos;
+    size_t r = ZSTD_decompressStream(c->zd, &ob, &ib);
+    if (ZSTD_isError(r))
+      return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? PK_ENOMEM
+                                                                  : PK_ECORRUPT;
+    if (ib.pos == ib.size && ob.pos == ob.size)
+      break;
+    if (ib.pos == ip && ob.pos == op)
+      return PK_ECORRUPT; /* truncated, or more than want */
+  }
+  /* Nothing may be left over: bytes decoded past `want` would belong to
+   * no chunk. */
+  uint8_t extra;
+  ZSTD_outBuffer eb = {&extra, 1, 0};
+  ZSTD_inBuffer e0 = {k_dummy, 0, 0};
+  size_t r = ZSTD_decompressStream(c->zd, &eb, &e0);
+  if (ZSTD_isError(r) || eb.pos)
+    return PK_ECORRUPT;
+  return PK_OK;
+}
+
 static int lz4_decode(const void *in, size_t n, void *out, size_t want) {
   if (n > (size_t)LZ4_compressBound((int)PK_CODEC_CHUNK_MAX))
     return PK_ECORRUPT; /* longer than any block we could have written */
@@ -559,6 +694,49 @@ static int gzip_decode(pk_codec *c, const void *in, size_t n, void *out,
   enum libdeflate_result r =
       libdeflate_gzip_decompress_ex(c->dd, in, n, out, want, &used_in, NULL);
   return r == LIBDEFLATE_SUCCESS && used_in == n ? PK_OK : PK_ECORRUPT;
+}
+
+void pk_codec_set_link_size(pk_codec *c, uint64_t group_size) {
+  if (c)
+    c->link_size = group_size;
+}
+
+int pk_codec_encode_linked(pk_codec *c, const void *in, size_t in_len,
+                           void *out, size_t out_cap, size_t *out_len,
+                           int linked) {
+  if (!c || !out_len || in_len > PK_CODEC_CHUNK_MAX || (!in && in_len) || !out)
+    return PK_EINVAL;
+  if (c->spec.kind != PK_CODEC_ZSTD)
+    return PK_EUNSUPPORTED;
+  return zstd_encode_linked(c, in ? in : k_dummy, 0, in_len, out, out_cap,
+                            out_len, linked, 0);
+}
+
+int pk_codec_encode_linked_at(pk_codec *c, const void *base, size_t off,
+                              size_t in_len, void *out, size_t out_cap,
+                              size_t *out_len, int linked) {
+  if (!c || !out_len || !base || in_len > PK_CODEC_CHUNK_MAX || !out)
+    return PK_EINVAL;
+  if (c->spec.kind != PK_CODEC_ZSTD)
+    return PK_EUNSUPPORTED;
+  return zstd_encode_linked(c, base, off, in_len, out, out_cap, out_len, linked,
+                            1);
+}
+
+int pk_codec_decode_linked(pk_codec *c, const void *in, size_t in_len,
+                           void *out, size_t expected_len, size_t *out_len,
+                           int linked) {
+  if (!c || !out_len || (!in && in_len) || (!out && expected_len))
+    return PK_EINVAL;
+  if (c->spec.kind != PK_CODEC_ZSTD)
+    return PK_EUNSUPPORTED;
+  if (expected_len > PK_CODEC_CHUNK_MAX)
+    return PK_ECORRUPT;
+  int r = zstd_decode_linked(c, in ? in : k_dummy, in_len, out ? out : k_dummy,
+                             expected_len, linked);
+  if (r == PK_OK)
+    *out_len = expected_len;
+  return r;
 }
 
 int pk_codec_decode(pk_codec *c, const void *in, size_t in_len, void *out,

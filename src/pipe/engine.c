@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -24,9 +26,20 @@
 /* Compressing each chunk alone costs ratio: against one zstd -3 stream of
  * the benchmark's 512 MiB, 0.5 MiB chunks made archives 12 % larger, 4 MiB
  * 2.5 %, 8 MiB 0.65 % (docs/CONCURRENCY.md). Throughput mode therefore
- * keeps compressed chunks at this size. */
+ * keeps brotli's chunks at this size (zstd links its chunks instead; lz4
+ * ran at 0.67-0.77x the CPU with 1 MiB chunks than with 8 MiB). */
 #define RATIO_CHUNK ((uint64_t)8 << 20)
 #define DEFAULT_MAX_CHUNK ((uint64_t)4 << 20)
+/* zstd pipelines link the chunks of a group into one stream (format.h), so
+ * the chunk size no longer costs ratio: chunks stay small (a few ms of
+ * work; 1 MiB of zstd -3 took ~4 ms on the 2-core VM) and a group of up
+ * to GROUP_SIZE bytes and GROUP_SIZE / LINK_MAX_CHUNK chunks has the ratio
+ * of one stream (16 MiB groups: 0.996x one zstd -3 stream of the
+ * benchmark's input, 8 MiB: 1.011x; docs/CONCURRENCY.md). */
+#define GROUP_SIZE ((uint64_t)16 << 20)
+#define LINK_MAX_CHUNK ((uint64_t)1 << 20)
+#define LINK_MIN_CHUNK ((uint64_t)256 << 10)
+#define MAX_ITEMS 256
 #define MEM_POLL_NS 50000000u /* how often a blocked reader looks at cancel */
 
 /* ---- I/O ------------------------------------------------------------------*/
@@ -50,6 +63,32 @@ static int read_full(int fd, uint8_t *p, size_t n, size_t *got) {
   return PK_OK;
 }
 
+static int write_full(int fd, const uint8_t *p, size_t n);
+
+/* A record header and its payload in one writev (one system call and one
+ * page-cache walk instead of two), finished by write_full if short. */
+static int write_record(int fd, const uint8_t *hdr, const uint8_t *p,
+                        size_t n) {
+  /* writev only reads the buffers; iovec has no const member. */
+  struct iovec iov[2] = {{(void *)(uintptr_t)hdr, PK_FMT_RECORD_HDR_LEN},
+                         {(void *)(uintptr_t)p, n}};
+  ssize_t w;
+  do
+    w = writev(fd, iov, 2);
+  while (w < 0 && errno == EINTR);
+  if (w < 0) {
+    int rc = pk_err_from_errno(errno);
+    return rc == PK_ENOSPC ? PK_ENOSPC : PK_EIO;
+  }
+  size_t done = (size_t)w;
+  if (done < PK_FMT_RECORD_HDR_LEN) {
+    int rc = write_full(fd, hdr + done, PK_FMT_RECORD_HDR_LEN - done);
+    return rc ? rc : write_full(fd, p, n);
+  }
+  done -= PK_FMT_RECORD_HDR_LEN;
+  return write_full(fd, p + done, n - done);
+}
+
 static int write_full(int fd, const uint8_t *p, size_t n) {
   while (n) {
     ssize_t w = write(fd, p, n);
@@ -67,10 +106,23 @@ static int write_full(int fd, const uint8_t *p, size_t n) {
 
 /* ---- the job --------------------------------------------------------------*/
 
+/* Encode with linked groups: a group's chunks are read back to back into
+ * one buffer, so that zstd compresses them in place
+ * (pk_codec_encode_linked_at). The buffer goes back to the free list when
+ * the reader has moved to the next group and every chunk of it has been
+ * compressed (refs counts the reader and each such chunk). */
+typedef struct gbuf {
+  uint8_t *p;
+  atomic_int refs;
+} gbuf;
+
 typedef struct item {
   pk_fmt_record rec;
   uint8_t *in, *out;
   uint64_t t_queued;
+  int lane; /* grouped: the worker that takes it */
+  gbuf *g;  /* encode with group buffers: in = g->p + g_off */
+  size_t g_off;
 } item;
 
 typedef struct job {
@@ -80,7 +132,25 @@ typedef struct job {
   int decode;
   int fd; /* read by the reader */
   int has_pii;
-  int has_codec; /* a compression stage: chunk size affects the ratio */
+  /* A compression stage whose window grows with the chunk (brotli), so
+   * that the chunk size matters to the ratio. lz4 (64 KiB window) and gzip
+   * (32 KiB) lose next to nothing in independent chunks of a few MiB, and
+   * zstd links its chunks (grouped). */
+  int has_codec;
+  int has_zstd;
+  /* Linked groups (h->group_size > 0): every chunk of a group goes to one
+   * worker, through that worker's lane, in order; a new group goes to the
+   * lane with the fewest chunks queued (next_lane). */
+  int grouped;
+  pk_chan **lanes;
+  int n_lanes, lane;
+  uint64_t group_bytes, group_chunks, group_max_chunks;
+  atomic_int next_worker;
+  gbuf *gbufs; /* encode, threaded, grouped: workers + 1 of them */
+  int n_gbufs;
+  pk_chan *free_gbufs;
+  gbuf *cur_g;       /* the reader's group */
+  uint64_t gbuf_mem; /* governor bytes held for allocated group buffers */
 
   pk_chan *free_items, *work, *done;
   pk_bufpool *in_pool, *out_pool;
@@ -118,6 +188,59 @@ typedef struct job {
   pk_counter *c_in, *c_out;
 } job;
 
+static void close_work(job *j) {
+  pk_chan_close(j->work);
+  for (int i = 0; i < j->n_lanes; i++)
+    pk_chan_close(j->lanes[i]);
+}
+
+/* Where the reader sends an item: the shared queue, or its group's lane. */
+static int send_work(job *j, item *it) {
+  return pk_chan_send(j->grouped ? j->lanes[it->lane] : j->work, it);
+}
+
+/* The lane for a new group: the one with the fewest chunks queued, the
+ * next in turn among equals, so that a worker slowed by something else on
+ * the machine is given fewer groups. */
+static int next_lane(job *j) {
+  int n = j->n_lanes ? j->n_lanes : 1, best = (j->lane + 1) % n;
+  size_t best_len = n > 1 ? pk_chan_len(j->lanes[best]) : 0;
+  for (int i = 2; i <= n; i++) {
+    int l = (j->lane + i) % n;
+    size_t len = pk_chan_len(j->lanes[l]);
+    if (len < best_len)
+      best = l, best_len = len;
+  }
+  return best;
+}
+
+/* Encode: whether the next chunk (at most chunk_len bytes) continues the
+ * current group. */
+static int continues_group(const job *j) {
+  return j->group_chunks && j->group_chunks < j->group_max_chunks &&
+         j->group_bytes + j->chunk_len <= j->h->group_size;
+}
+
+/* Encode: decides whether a chunk of n bytes continues the current group
+ * (sets LINKED in *flags) and which lane its group uses. */
+static void place_chunk(job *j, uint64_t n, uint8_t *flags, int *lane) {
+  *flags = 0;
+  *lane = 0;
+  if (!j->grouped)
+    return;
+  if (continues_group(j)) {
+    j->group_bytes += n;
+    j->group_chunks++;
+    *flags = PK_FMT_REC_LINKED;
+  } else {
+    if (j->group_chunks)
+      j->lane = next_lane(j);
+    j->group_bytes = n;
+    j->group_chunks = 1;
+  }
+  *lane = j->lane;
+}
+
 /* Records the first failure, then wakes every stage so it can stop. */
 static int fail(job *j, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -131,9 +254,10 @@ static int fail(job *j, int rc, const char *fmt, ...) {
     va_end(ap);
   }
   pthread_mutex_unlock(&j->mu);
-  pk_chan_close(j->work);
+  close_work(j);
   pk_chan_close(j->done);
   pk_chan_close(j->free_items);
+  pk_chan_close(j->free_gbufs);
   pk_bufpool_close(j->in_pool);
   pk_bufpool_close(j->out_pool);
   return rc;
@@ -190,11 +314,12 @@ static void plan_chunks(job *j, uint64_t size) {
   uint64_t workers = (uint64_t)(o->workers ? o->workers : 2);
   uint64_t target_ms = o->optimize == PK_OPT_LATENCY ? 1 : 3;
   j->target_ns = target_ms * 1000000u;
+  j->grouped = j->has_zstd;
   if (o->chunk_size) {
     j->chunk_len = j->min_chunk = j->max_chunk = o->chunk_size;
     return;
   }
-  if (o->optimize == PK_OPT_THROUGHPUT && j->has_codec) {
+  if (o->optimize == PK_OPT_THROUGHPUT && j->has_codec && !j->grouped) {
     /* Ratio first: chunks of RATIO_CHUNK, or fewer bytes for small inputs
      * so that every worker still gets two chunks. Not tuned further. */
     uint64_t c =
@@ -206,6 +331,8 @@ static void plan_chunks(job *j, uint64_t size) {
   }
   uint64_t max =
       o->optimize == PK_OPT_THROUGHPUT ? DEFAULT_MAX_CHUNK : (uint64_t)1 << 20;
+  if (j->grouped)
+    max = LINK_MAX_CHUNK;
   /* Enough chunks to keep every worker busy several times over. */
   uint64_t c =
       size == PK_FMT_SIZE_UNKNOWN ? (uint64_t)1 << 20 : size / (workers * 16);
@@ -214,14 +341,45 @@ static void plan_chunks(job *j, uint64_t size) {
   if (c > max)
     c = max;
   j->chunk_len = c & ~(uint64_t)4095;
-  j->min_chunk = MIN_CHUNK;
+  j->min_chunk =
+      j->grouped && max >= LINK_MIN_CHUNK ? LINK_MIN_CHUNK : MIN_CHUNK;
+  if (j->chunk_len < j->min_chunk)
+    j->chunk_len = j->min_chunk;
   j->max_chunk = max;
+}
+
+/* The group size an encoder writes into the header (after plan_chunks). */
+static uint64_t plan_groups(job *j, uint64_t size) {
+  if (!j->grouped)
+    return 0;
+  /* Chunks keep their planned size (tune_chunks leaves groups alone). */
+  j->max_chunk = j->chunk_len;
+  uint64_t g = j->o->group_size;
+  if (!g) {
+    /* One group per worker at least, so that a small input still keeps
+     * every worker busy; 16 MiB at most (4 MiB with --optimize memory:
+     * the encoder holds workers + 1 group buffers). */
+    uint64_t workers = (uint64_t)(j->o->workers ? j->o->workers : 2);
+    uint64_t most =
+        j->o->optimize == PK_OPT_MEMORY ? GROUP_SIZE / 4 : GROUP_SIZE;
+    g = size == PK_FMT_SIZE_UNKNOWN ? most : (size + workers - 1) / workers;
+    g = g > most ? most : g;
+  }
+  if (g < j->max_chunk)
+    g = j->max_chunk;
+  if (g > PK_FMT_MAX_GROUP)
+    g = PK_FMT_MAX_GROUP;
+  j->group_max_chunks = g / j->max_chunk;
+  return g;
 }
 
 /* After each chunk: move the chunk size toward target_ns per chunk, from
  * the workers' measured ns per byte, within [min_chunk, max_chunk]. */
 static void tune_chunks(job *j) {
-  if (j->min_chunk == j->max_chunk || j->n_records < 4)
+  /* Linked groups count bytes and chunks (LINK_MAX_CHUNK each) so that a
+   * reader can plan a group's chunks in flight: their chunks keep the size
+   * planned from the input's size. */
+  if (j->grouped || j->min_chunk == j->max_chunk || j->n_records < 4)
     return;
   uint64_t ns = atomic_load_explicit(&j->work_ns, memory_order_relaxed);
   uint64_t bytes = atomic_load_explicit(&j->work_bytes, memory_order_relaxed);
@@ -251,8 +409,13 @@ static int job_init(job *j, const pk_pipe_opts *o, const pk_fmt_header *h,
   for (int i = 0; i < h->n_stages; i++) {
     j->has_pii |= h->stages[i].kind == PK_FMT_STAGE_TRANSFORM &&
                   h->stages[i].alg == PK_FMT_PII;
-    j->has_codec |= h->stages[i].kind == PK_FMT_STAGE_COMPRESS;
+    j->has_codec |= h->stages[i].kind == PK_FMT_STAGE_COMPRESS &&
+                    h->stages[i].alg == PK_FMT_BROTLI;
+    j->has_zstd |= h->stages[i].kind == PK_FMT_STAGE_COMPRESS &&
+                   h->stages[i].alg == PK_FMT_ZSTD;
   }
+  if (decode)
+    j->grouped = h->group_size != 0;
   enum pk_digest_kind dk;
   int rc = pk_pipe_digest_kind(h->digest, &dk);
   if (rc == PK_OK)
@@ -268,8 +431,17 @@ static int job_alloc(job *j, int workers) {
    * goal. (With ratio-sized 8 MiB chunks, 2 workers + 2 items measured as
    * fast as more, at 93 MiB peak RSS; workers + 2 was 20 % slower.) */
   size_t n = (size_t)workers * 2 + 2;
+  /* Linked groups: a worker works through a whole group, so every worker
+   * needs a group's chunks in flight (and the writer holds a later group's
+   * until the earlier one is written). */
+  if (j->grouped) {
+    uint64_t per = (j->h->group_size + j->h->chunk_size - 1) / j->h->chunk_size;
+    n = (size_t)workers * (size_t)per + 2;
+  }
   if (j->o->optimize == PK_OPT_MEMORY)
     n = (size_t)workers + 1;
+  if (n > MAX_ITEMS)
+    n = MAX_ITEMS;
 
   j->n_items = n;
   j->in_cap = j->decode ? pk_chain_payload_bound(j->h, j->h->chunk_size)
@@ -289,6 +461,24 @@ static int job_alloc(job *j, int workers) {
     rc = pk_bufpool_create(j->in_cap, n, &j->in_pool);
   if (!rc)
     rc = pk_bufpool_create(j->out_cap, n, &j->out_pool);
+  if (!rc && j->grouped && !j->decode) {
+    j->n_gbufs = workers + 1;
+    j->gbufs = calloc((size_t)j->n_gbufs, sizeof *j->gbufs);
+    rc = j->gbufs ? pk_chan_create((size_t)j->n_gbufs, &j->free_gbufs)
+                  : PK_ENOMEM;
+    for (int i = 0; !rc && i < j->n_gbufs; i++)
+      rc = pk_chan_send(j->free_gbufs, &j->gbufs[i]);
+    /* The group buffers hold the chunks' input: items need only their
+     * output buffer. */
+    j->item_mem = j->out_cap;
+  }
+  if (!rc && j->grouped) {
+    j->lanes = calloc((size_t)workers, sizeof *j->lanes);
+    rc = j->lanes ? PK_OK : PK_ENOMEM;
+    for (int i = 0; !rc && i < workers; i++)
+      if (!(rc = pk_chan_create(n, &j->lanes[i])))
+        j->n_lanes = i + 1;
+  }
   for (size_t i = 0; !rc && i < n; i++)
     rc = pk_chan_send(j->free_items, &j->items[i]);
   return rc;
@@ -307,6 +497,15 @@ static void buffer_stats(const job *j, pk_pipe_stats *st) {
 static void job_release(job *j) {
   pk_chan_free(j->free_items);
   pk_chan_free(j->work);
+  for (int i = 0; i < j->n_lanes; i++)
+    pk_chan_free(j->lanes[i]);
+  free(j->lanes);
+  for (int i = 0; i < j->n_gbufs; i++)
+    free(j->gbufs[i].p);
+  free(j->gbufs);
+  pk_chan_free(j->free_gbufs);
+  if (j->gbuf_mem)
+    pk_gov_release(j->o->gov, PK_GOV_MEM, j->gbuf_mem);
   pk_chan_free(j->done);
   pk_bufpool_free(j->in_pool);
   pk_bufpool_free(j->out_pool);
@@ -343,6 +542,59 @@ static int take_item(job *j, item **out) {
 static void give_item(job *j, item *it) {
   pk_gov_release(j->o->gov, PK_GOV_MEM, j->item_mem);
   pk_chan_send(j->free_items, it);
+}
+
+static void gbuf_unref(job *j, gbuf *g) {
+  if (g && atomic_fetch_sub(&g->refs, 1) == 1)
+    pk_chan_send(j->free_gbufs, g);
+}
+
+/* Gives back an item's input: its group buffer's reference or its pool
+ * buffer. */
+static void release_in(job *j, item *it) {
+  if (it->g)
+    gbuf_unref(j, it->g);
+  else if (it->in)
+    pk_bufpool_release(j->in_pool, it->in);
+  it->g = NULL;
+  it->in = NULL;
+}
+
+/* The reader starts a group: drops its hold on the last group's buffer and
+ * takes a free one (allocated, and its memory reserved, on first use). */
+static int start_group(job *j) {
+  gbuf_unref(j, j->cur_g);
+  j->cur_g = NULL;
+  void *p;
+  int rc = pk_chan_recv(j->free_gbufs, &p);
+  if (rc)
+    return atomic_load(&j->err) ? atomic_load(&j->err) : rc;
+  gbuf *g = p;
+  if (!g->p) {
+    size_t huge = (size_t)2 << 20;
+    size_t len = ((size_t)j->h->group_size + huge - 1) & ~(huge - 1);
+    for (;;) {
+      rc = pk_gov_acquire_timeout(j->o->gov, PK_GOV_MEM, len, MEM_POLL_NS);
+      if (rc == PK_OK)
+        break;
+      if (rc != PK_ETIMEDOUT || (rc = check_cancel(j)) != PK_OK) {
+        pk_chan_send(j->free_gbufs, g);
+        return fail(j, rc, "cannot reserve %zu bytes of memory: %s", len,
+                    pk_strerror(rc));
+      }
+    }
+    j->gbuf_mem += len;
+    /* Huge pages, as the pools' large buffers (bufpool.c). */
+    g->p = aligned_alloc(huge, len);
+    if (!g->p) {
+      pk_chan_send(j->free_gbufs, g);
+      return fail(j, PK_ENOMEM, "out of memory");
+    }
+    madvise(g->p, len, MADV_HUGEPAGE);
+  }
+  atomic_store(&g->refs, 1);
+  j->cur_g = g;
+  return PK_OK;
 }
 
 /* ---- encode: reading chunks -----------------------------------------------*/
@@ -399,30 +651,47 @@ static void *enc_reader(void *arg) {
     item *it;
     if (take_item(j, &it))
       break;
-    void *buf;
-    if (pk_bufpool_acquire(j->in_pool, &buf)) {
-      give_item(j, it);
-      break;
-    }
-    size_t n;
-    if (read_chunk(j, buf, &n) || n == 0) {
-      pk_bufpool_release(j->in_pool, buf);
+    void *buf = NULL;
+    if (j->gbufs) {
+      /* The chunk goes right after the group's earlier ones. */
+      int cont = continues_group(j);
+      if (!cont && start_group(j)) {
+        give_item(j, it);
+        break;
+      }
+      it->g = j->cur_g;
+      it->g_off = cont ? j->group_bytes : 0;
+      buf = j->cur_g->p + it->g_off;
+    } else if (pk_bufpool_acquire(j->in_pool, &buf)) {
       give_item(j, it);
       break;
     }
     it->in = buf;
+    size_t n;
+    if (read_chunk(j, buf, &n) || n == 0) {
+      if (!it->g)
+        release_in(j, it);
+      it->g = NULL, it->in = NULL;
+      give_item(j, it);
+      break;
+    }
+    if (it->g)
+      atomic_fetch_add(&it->g->refs, 1);
     it->rec = (pk_fmt_record){.kind = PK_FMT_REC_DATA,
                               .orig_len = (uint32_t)n,
                               .seq = j->n_records++};
+    place_chunk(j, n, &it->rec.flags, &it->lane);
     it->t_queued = pk_now_ns();
-    if (pk_chan_send(j->work, it)) {
-      pk_bufpool_release(j->in_pool, buf);
+    if (send_work(j, it)) {
+      release_in(j, it);
       give_item(j, it);
       break;
     }
     tune_chunks(j);
   }
-  pk_chan_close(j->work);
+  gbuf_unref(j, j->cur_g);
+  j->cur_g = NULL;
+  close_work(j);
   return NULL;
 }
 
@@ -433,15 +702,17 @@ static void worker(pk_task *self, void *arg) {
   (void)self;
   job *j = arg;
   pk_chain *chain = NULL;
+  int id = atomic_fetch_add(&j->next_worker, 1);
+  pk_chan *queue = j->grouped ? j->lanes[id % j->n_lanes] : j->work;
   int rc = pk_chain_create(j->h, j->k, &chain);
   if (rc)
     fail(j, rc, "cannot set up the stages: %s", pk_strerror(rc));
   void *p;
-  while (!rc && pk_chan_recv(j->work, &p) == PK_OK) {
+  while (!rc && pk_chan_recv(queue, &p) == PK_OK) {
     item *it = p;
     uint64_t t0 = pk_now_ns();
     pk_hist_record(j->h_wait_work, t0 - it->t_queued);
-    pk_hist_record(j->h_depth_work, pk_chan_len(j->work));
+    pk_hist_record(j->h_depth_work, pk_chan_len(queue));
     void *out = NULL;
     rc = pk_bufpool_acquire(j->out_pool, &out);
     if (!rc)
@@ -449,7 +720,7 @@ static void worker(pk_task *self, void *arg) {
     if (rc) {
       if (out)
         pk_bufpool_release(j->out_pool, out);
-      pk_bufpool_release(j->in_pool, it->in);
+      release_in(j, it);
       give_item(j, it);
       fail(j, rc, NULL);
       break;
@@ -458,6 +729,9 @@ static void worker(pk_task *self, void *arg) {
     pk_errmsg m = {{0}};
     if (j->decode)
       rc = pk_chain_decode(chain, &it->rec, it->in, out, j->out_cap, &m);
+    else if (it->g)
+      rc = pk_chain_encode_at(chain, &it->rec, it->g->p, it->g_off, out,
+                              j->out_cap);
     else
       rc = pk_chain_encode(chain, &it->rec, it->in, out, j->out_cap);
     pk_gov_release(j->o->gov, PK_GOV_CPU, 1);
@@ -466,8 +740,7 @@ static void worker(pk_task *self, void *arg) {
     atomic_fetch_add_explicit(&j->work_bytes, it->rec.orig_len,
                               memory_order_relaxed);
     pk_hist_record(j->h_work, t2 - t1);
-    pk_bufpool_release(j->in_pool, it->in);
-    it->in = NULL;
+    release_in(j, it);
     it->out = out;
     if (rc) {
       pk_bufpool_release(j->out_pool, out);
@@ -599,9 +872,7 @@ static int emit_record(job *j, item *it, void *ctx) {
                                           it->rec.orig_len, it->rec.flags};
   int rc = pk_gov_acquire(j->o->gov, PK_GOV_IO, 1);
   if (!rc) {
-    rc = write_full(w->fd, hdr, sizeof hdr);
-    if (!rc)
-      rc = write_full(w->fd, it->out, it->rec.stored_len);
+    rc = write_record(w->fd, hdr, it->out, it->rec.stored_len);
     pk_gov_release(j->o->gov, PK_GOV_IO, 1);
   }
   if (rc)
@@ -686,6 +957,7 @@ static int encode_inline(job *j, enc_out *w) {
                        .orig_len = (uint32_t)n,
                        .seq = j->n_records++},
                .out = out};
+    place_chunk(j, n, &it.rec.flags, &it.lane);
     /* The inline path takes CPU tokens too: small files then share the
      * cores fairly with a large file's workers (batch.h). */
     rc = pk_gov_acquire(j->o->gov, PK_GOV_CPU, 1);
@@ -722,6 +994,7 @@ int pk_pipe_encode(const pk_pipe_opts *o, int in_fd, int out_fd,
   plan_chunks(&j, h->original_size);
   if (fast && !o->chunk_size)
     j.chunk_len = j.max_chunk = h->original_size ? h->original_size : 1;
+  h->group_size = plan_groups(&j, h->original_size);
   h->chunk_size = j.max_chunk;
   j.carry = j.has_pii ? malloc(j.max_chunk) : NULL;
 
@@ -851,6 +1124,21 @@ static int next_record(job *j, pk_fmt_record *rec) {
                 "chunk %llu declares impossible sizes (%u bytes from %llu)",
                 (unsigned long long)rec->seq, rec->orig_len,
                 (unsigned long long)rec->stored_len);
+  /* A linked chunk continues the group of the record before it: there must
+   * be one, and the group stays within the header's group size. */
+  if (rec->flags & PK_FMT_REC_LINKED) {
+    if (!j->grouped || rec->seq == 0 ||
+        j->group_bytes + rec->orig_len > j->h->group_size)
+      return fail(j, PK_ECORRUPT,
+                  "chunk %llu claims to continue a group that cannot be "
+                  "there",
+                  (unsigned long long)rec->seq);
+    j->group_bytes += rec->orig_len;
+  } else {
+    if (rec->seq)
+      j->lane = next_lane(j);
+    j->group_bytes = rec->orig_len;
+  }
   if (j->index_n == j->index_cap) {
     uint64_t cap = j->index_cap ? j->index_cap * 2 : 256;
     void *p = realloc(j->index, cap * sizeof *j->index);
@@ -917,15 +1205,16 @@ static void *dec_reader(void *arg) {
     pk_hist_record(j->h_read, pk_now_ns() - t0);
     it->in = buf;
     it->rec = rec;
+    it->lane = j->lane;
     j->n_records++;
     it->t_queued = pk_now_ns();
-    if (pk_chan_send(j->work, it)) {
+    if (send_work(j, it)) {
       pk_bufpool_release(j->in_pool, buf);
       give_item(j, it);
       break;
     }
   }
-  pk_chan_close(j->work);
+  close_work(j);
   return NULL;
 }
 

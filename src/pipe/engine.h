@@ -19,7 +19,15 @@
  *   item (and the governor's memory for its buffers) before it reads, the
  *   writer returns it after writing. Memory does not grow with the input.
  * - Chunk size: fixed by the caller, or chosen from the input size and then
- *   tuned from the measured time per chunk (target: a few ms a chunk).
+ *   tuned from the measured time per chunk (target: a few ms a chunk);
+ *   zstd's linked chunks keep their planned size (a group's chunk count
+ *   sizes the items in flight).
+ * - zstd pipelines link the chunks of a group into one zstd stream (the
+ *   ratio of one stream, docs/FORMAT.md): all of a group's chunks go to
+ *   one worker, through that worker's own queue (its lane), in order, and
+ *   each new group to the lane with the fewest chunks queued; a worker
+ *   decodes its groups the same way. Enough items are in flight for
+ *   every worker to hold a group.
  * - Inputs below PK_PIPE_SMALL_FILE are done inline in the caller's thread:
  *   no threads, no channels.
  * - Cancellation: *opts->cancel becoming non-zero (a signal handler sets it)
@@ -58,6 +66,9 @@ typedef struct pk_pipe_opts {
   pk_metrics *metrics; /* optional: per-stage histograms, queue depths */
   int workers;         /* 0: the governor's CPU tokens */
   uint64_t chunk_size; /* 0: adaptive; else fixed, 4 KiB..64 MiB */
+  /* zstd pipelines: bytes per group of linked chunks (docs/FORMAT.md);
+   * 0: 16 MiB. Raised to the chunk size if below it. */
+  uint64_t group_size;
   pk_pipe_optimize optimize;
   volatile sig_atomic_t *cancel; /* optional */
   pk_pipe_progress_fn progress;  /* optional; called from the writer */

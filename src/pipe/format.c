@@ -99,10 +99,11 @@ static int stage_is_valid(const pk_fmt_stage *s) {
 /* The checks shared by encode and decode: a header that would be refused on
  * reading is never written. */
 static int header_validate(const pk_fmt_header *h, pk_errmsg *e) {
-  if (h->version != PK_FMT_VERSION)
+  if (h->version < PK_FMT_VERSION_MIN || h->version > PK_FMT_VERSION)
     return pk_errmsg_set(e, PK_ECORRUPT,
-                         "unsupported format version %u (this pika reads %u)",
-                         h->version, PK_FMT_VERSION);
+                         "unsupported format version %u (this pika reads "
+                         "%u to %u)",
+                         h->version, PK_FMT_VERSION_MIN, PK_FMT_VERSION);
   if (h->flags & ~PK_FMT_F_ALL)
     return pk_errmsg_set(e, PK_ECORRUPT, "unknown header flags 0x%x", h->flags);
   if (!!(h->flags & PK_FMT_F_SIZE_UNKNOWN) !=
@@ -132,6 +133,16 @@ static int header_validate(const pk_fmt_header *h, pk_errmsg *e) {
     n_compress += s->kind == PK_FMT_STAGE_COMPRESS;
     n_encrypt += s->kind == PK_FMT_STAGE_ENCRYPT;
     pii |= s->kind == PK_FMT_STAGE_TRANSFORM && s->alg == PK_FMT_PII;
+  }
+  if (h->group_size) {
+    int zstd = 0;
+    for (int i = 0; i < h->n_stages; i++)
+      zstd |= h->stages[i].kind == PK_FMT_STAGE_COMPRESS &&
+              h->stages[i].alg == PK_FMT_ZSTD;
+    if (h->version < 2 || !zstd || h->group_size < h->chunk_size ||
+        h->group_size > PK_FMT_MAX_GROUP)
+      return pk_errmsg_set(e, PK_ECORRUPT, "group size %llu is invalid",
+                           (unsigned long long)h->group_size);
   }
   if (n_compress > 1 || n_encrypt > 1)
     return pk_errmsg_set(e, PK_ECORRUPT, "more than one %s stage",
@@ -167,8 +178,12 @@ static int header_validate(const pk_fmt_header *h, pk_errmsg *e) {
   return PK_OK;
 }
 
+static size_t header_min(uint16_t version) {
+  return version >= 2 ? PK_FMT_HEADER_MIN_V2 : PK_FMT_HEADER_MIN;
+}
+
 size_t pk_fmt_header_len(const pk_fmt_header *h) {
-  return PK_FMT_HEADER_MIN + 4u * h->n_stages + h->name_len;
+  return header_min(h->version) + 4u * h->n_stages + h->name_len;
 }
 
 int pk_fmt_header_encode(const pk_fmt_header *h, uint8_t *buf, size_t cap,
@@ -185,6 +200,8 @@ int pk_fmt_header_encode(const pk_fmt_header *h, uint8_t *buf, size_t cap,
   put_le(&w, n, 4);
   put_le(&w, h->flags, 2);
   put_le(&w, h->chunk_size, 8);
+  if (h->version >= 2)
+    put_le(&w, h->group_size, 8);
   put_le(&w, h->original_size, 8);
   put_le(&w, h->mode, 4);
   put_le(&w, (uint64_t)h->mtime, 8);
@@ -217,12 +234,13 @@ int pk_fmt_header_peek(const uint8_t *buf, size_t len, size_t *header_len,
   if (memcmp(buf, PK_FMT_MAGIC, 8) != 0)
     return pk_errmsg_set(e, PK_ECORRUPT, "not an .adapipe archive (bad magic)");
   uint16_t version = (uint16_t)load_le(buf + 8, 2);
-  if (version != PK_FMT_VERSION)
+  if (version < PK_FMT_VERSION_MIN || version > PK_FMT_VERSION)
     return pk_errmsg_set(e, PK_ECORRUPT,
-                         "unsupported format version %u (this pika reads %u)",
-                         version, PK_FMT_VERSION);
+                         "unsupported format version %u (this pika reads "
+                         "%u to %u)",
+                         version, PK_FMT_VERSION_MIN, PK_FMT_VERSION);
   uint32_t n = (uint32_t)load_le(buf + 10, 4);
-  if (n < PK_FMT_HEADER_MIN || n > PK_FMT_HEADER_MAX)
+  if (n < header_min(version) || n > PK_FMT_HEADER_MAX)
     return pk_errmsg_set(e, PK_ECORRUPT, "header length %u is out of range", n);
   *header_len = n;
   return PK_OK;
@@ -242,6 +260,8 @@ int pk_fmt_header_decode(const uint8_t *buf, size_t len, pk_fmt_header *h,
   (void)get_le(&r, 4); /* header_len, checked by peek */
   h->flags = (uint16_t)get_le(&r, 2);
   h->chunk_size = get_le(&r, 8);
+  if (h->version >= 2)
+    h->group_size = get_le(&r, 8);
   h->original_size = get_le(&r, 8);
   h->mode = (uint32_t)get_le(&r, 4);
   h->mtime = (int64_t)get_le(&r, 8);
@@ -296,7 +316,9 @@ int pk_fmt_record_decode(const uint8_t in[PK_FMT_RECORD_HDR_LEN],
   if (r->kind != PK_FMT_REC_DATA && r->kind != PK_FMT_REC_END)
     return pk_errmsg_set(e, PK_ECORRUPT, "record %llu has unknown kind %u",
                          (unsigned long long)r->seq, r->kind);
-  if ((r->flags & ~PK_FMT_REC_RAW) || load_le(in + 2, 2) != 0)
+  if ((r->flags & ~PK_FMT_REC_F_ALL) ||
+      (r->flags & PK_FMT_REC_F_ALL) == PK_FMT_REC_F_ALL ||
+      load_le(in + 2, 2) != 0)
     return pk_errmsg_set(e, PK_ECORRUPT, "record %llu has unknown flags",
                          (unsigned long long)r->seq);
   if (r->orig_len > PK_FMT_MAX_CHUNK || r->stored_len > PK_FMT_MAX_STORED)
@@ -369,7 +391,9 @@ int pk_fmt_index_decode(const uint8_t in[PK_FMT_INDEX_ENTRY_LEN],
   ent->orig_len = (uint32_t)load_le(in + 16, 4);
   ent->flags = in[20];
   if (ent->orig_len > PK_FMT_MAX_CHUNK || ent->stored_len > PK_FMT_MAX_STORED ||
-      (ent->flags & ~PK_FMT_REC_RAW) || in[21] || in[22] || in[23])
+      (ent->flags & ~PK_FMT_REC_F_ALL) ||
+      (ent->flags & PK_FMT_REC_F_ALL) == PK_FMT_REC_F_ALL || in[21] || in[22] ||
+      in[23])
     return pk_errmsg_set(e, PK_ECORRUPT, "malformed index entry");
   return PK_OK;
 }

@@ -16,7 +16,10 @@
 
 #include "base/error.h"
 
-#define PK_FMT_VERSION 1
+/* Version 2 added group_size (linked zstd chunks); version 1 archives are
+ * still read, and re-encoded byte for byte by the fuzzer's fixup. */
+#define PK_FMT_VERSION 2
+#define PK_FMT_VERSION_MIN 1
 #define PK_FMT_MAGIC "ADAPIPE\x1a"
 #define PK_FMT_TRAILER_MAGIC "PIPEIDX\x1a"
 #define PK_FMT_MAX_STAGES 16
@@ -35,10 +38,15 @@
 #define PK_FMT_TRAILER_LEN 48
 #define PK_FMT_TRAILER_TAG_LEN 24
 #define PK_FMT_SIZE_UNKNOWN UINT64_MAX
-/* The fixed part of the header: everything but stages, name and tag. */
+/* The fixed part of the header: everything but stages, name and tag
+ * (version 1; version 2 adds the 8-byte group_size). */
 #define PK_FMT_HEADER_MIN 141
+#define PK_FMT_HEADER_MIN_V2 (PK_FMT_HEADER_MIN + 8)
 #define PK_FMT_HEADER_MAX                                                      \
-  (PK_FMT_HEADER_MIN + 4 * PK_FMT_MAX_STAGES + PK_FMT_MAX_NAME)
+  (PK_FMT_HEADER_MIN_V2 + 4 * PK_FMT_MAX_STAGES + PK_FMT_MAX_NAME)
+/* The largest group a header may declare (docs/FORMAT.md, "Linked
+ * groups"): a reader keeps up to a group per worker in flight. */
+#define PK_FMT_MAX_GROUP ((uint64_t)256 << 20)
 /* Enough bytes to learn header_len: magic, version, header_len. */
 #define PK_FMT_HEADER_PEEK 14
 
@@ -86,7 +94,12 @@ enum pk_fmt_kdf {
   PK_FMT_KDF_KEYFILE
 };
 enum pk_fmt_record_kind { PK_FMT_REC_DATA = 1, PK_FMT_REC_END = 2 };
-enum pk_fmt_record_flag { PK_FMT_REC_RAW = 1u << 0 };
+enum pk_fmt_record_flag {
+  PK_FMT_REC_RAW = 1u << 0,
+  /* continues the previous record's zstd stream (its group) */
+  PK_FMT_REC_LINKED = 1u << 1,
+};
+#define PK_FMT_REC_F_ALL 0x3u
 
 typedef struct pk_fmt_stage {
   uint8_t kind; /* enum pk_fmt_stage_kind */
@@ -98,6 +111,9 @@ typedef struct pk_fmt_header {
   uint16_t version;
   uint16_t flags;
   uint64_t chunk_size;
+  /* Version 2: 0, or the most original bytes one group of linked chunks
+   * holds (each chunk's zstd stream continues the previous one's). */
+  uint64_t group_size;
   uint64_t original_size;
   uint32_t mode;
   int64_t mtime;

@@ -33,6 +33,17 @@ struct pk_bufpool {
   size_t sleeping;
   bool closed;
 
+  /* Buffers from 256 KiB to 2 MiB are cut from one reserved region backed
+   * by huge pages (slab, slab_len bytes mapped at slab_map), packed back to
+   * back: on our VM, 4 KiB pages made every pass over a 1 MiB chunk buffer
+   * (the read copy, the compressor, the digest, the write copy) pay TLB
+   * misses; restoring the benchmark's archive took 0.49-0.61 CPU s with
+   * the slab against 0.89-1.6 without. Address space only until touched;
+   * NULL: malloc'd buffers. */
+  uint8_t *slab;
+  void *slab_map;
+  size_t slab_len;
+
   /* Written only with mu held (no lost updates; see channel.c), read
    * lock-free by pk_bufpool_get_stats(). */
   _Atomic size_t st_allocated, st_in_use;
@@ -68,6 +79,23 @@ int pk_bufpool_create(size_t buf_size, size_t max_buffers, pk_bufpool **out) {
   if (pool->all == NULL || pool->lent == NULL || pool->free_idx == NULL)
     goto fail;
 
+#if !defined(__SANITIZE_ADDRESS__) /* ASan checks malloc'd buffers' edges */
+  if (pool->alloc_size >= HUGE_PAGE / 8 && pool->alloc_size < HUGE_PAGE &&
+      max_buffers >= 2 && max_buffers <= SIZE_MAX / pool->alloc_size / 2) {
+    size_t len =
+        (max_buffers * pool->alloc_size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    void *m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m != MAP_FAILED) {
+      uintptr_t a =
+          ((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+      pool->slab_map = m;
+      pool->slab_len = len + HUGE_PAGE;
+      pool->slab = (uint8_t *)a;
+      madvise(pool->slab, len, MADV_HUGEPAGE);
+    }
+  }
+#endif
   if (pk_cond_init_monotonic(&pool->freed) != PK_OK)
     goto fail;
   if (pthread_mutex_init(&pool->mu, NULL) != 0) {
@@ -78,6 +106,8 @@ int pk_bufpool_create(size_t buf_size, size_t max_buffers, pk_bufpool **out) {
   return PK_OK;
 
 fail:
+  if (pool->slab_map)
+    munmap(pool->slab_map, pool->slab_len);
   free(pool->free_idx);
   free(pool->lent);
   free(pool->all);
@@ -88,8 +118,11 @@ fail:
 void pk_bufpool_free(pk_bufpool *pool) {
   if (pool == NULL)
     return;
-  for (size_t i = 0; i < pool->nall; i++)
-    free(pool->all[i]);
+  if (pool->slab_map)
+    munmap(pool->slab_map, pool->slab_len);
+  else
+    for (size_t i = 0; i < pool->nall; i++)
+      free(pool->all[i]);
   pthread_cond_destroy(&pool->freed);
   pthread_mutex_destroy(&pool->mu);
   free(pool->free_idx);
@@ -122,6 +155,12 @@ static void *lend(pk_bufpool *pool, size_t i) {
  * and on return, dropped around the allocation. Returns the new buffer's
  * index, or SIZE_MAX if the allocation failed (the slot is given back). */
 static size_t grow(pk_bufpool *pool) {
+  if (pool->slab) { /* the next slot of the region: nothing to allocate */
+    size_t i = pool->nall++;
+    pool->all[i] = pool->slab + i * pool->alloc_size;
+    set_size(&pool->st_allocated, pool->nall);
+    return i;
+  }
   pthread_mutex_unlock(&pool->mu);
   void *p;
   if (pool->alloc_size >= HUGE_PAGE) {

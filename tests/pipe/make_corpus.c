@@ -4,13 +4,14 @@
  *
  *   clang -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -Itests \
  *     $(find src/base src/runtime -name '*.c') src/pipe/aead.c \
- *     src/pipe/{archive,chain,codec,digest,engine,format,kdf,spec}.c \
+ *     src/pipe/{archive,chain,codec,digest,engine,format,kdf,outfile,spec}.c \
  *     src/pipe/transform.c tests/pipe/make_corpus.c -o /tmp/make_corpus \
  *     -lzstd -llz4 -lbrotlienc -lbrotlidec -ldeflate -lxxhash -lcrypto \
  *     -lsodium -lpthread -lm
  *   /tmp/make_corpus tests/pipe/corpus/archive
  *
  * Small archives (at most a few chunks of 4 KiB) over every stage kind,
+ * linked zstd groups (format version 2),
  * both decode paths (known size: inline; unknown size: threaded), empty
  * input, incompressible chunks (RAW), and the three ciphers under the fixed
  * key of archive_reader.h. Each is decoded back before it is written. Names
@@ -28,6 +29,7 @@ typedef struct seed {
   size_t size;
   int random; /* incompressible */
   int unknown_size;
+  uint64_t group; /* zstd: bytes per linked group (0: the engine's) */
 } seed;
 
 static const seed seeds[] = {
@@ -43,6 +45,11 @@ static const seed seeds[] = {
     {"seed-lz4hc-chacha20-blake2b", "lz4hc:4,chacha20poly1305,blake2b", 6000, 0,
      1},
     {"seed-xchacha20-raw", "xchacha20poly1305", 5000, 1, 0},
+    /* Format version 2: linked groups of two 4 KiB chunks (the seeds
+     * above are version 1 archives, kept to check that they still read). */
+    {"seed-v2-zstd-linked", "zstd:3", 13000, 0, 0, 8192},
+    {"seed-v2-zstd-aes256gcm-linked-unknown-size", "zstd:3,aes256gcm", 13000, 0,
+     1, 8192},
 };
 
 static void make_data(uint8_t *d, size_t n, int random) {
@@ -76,7 +83,8 @@ static int make(const char *dir, const seed *sd, pk_gov *gov) {
                                 0644, 1700000000, "seed.txt", &e);
   if (!rc)
     rc = pk_archive_keys_new(&h, s, NULL, NULL, &k, &e);
-  pk_pipe_opts o = {.gov = gov, .workers = 2, .chunk_size = 4096};
+  pk_pipe_opts o = {
+      .gov = gov, .workers = 2, .chunk_size = 4096, .group_size = sd->group};
   pk_pipe_stats st;
   if (!rc)
     rc = pk_pipe_encode(&o, in, arc, &h, &k, &st, &e);
