@@ -4,6 +4,7 @@
  * lives in src/server/, imports in engine/importer.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -165,6 +166,14 @@ int cmd_open(int argc, char **argv) {
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   signal(SIGPIPE, SIG_IGN);
+
+  /* Every plot request allocates a few MiB of grids and an answer buffer;
+   * above glibc's mmap threshold each would be a fresh mapping, faulted
+   * page by page (on a VM a host fault each) and unmapped again. Kept in
+   * the heap they are reused warm. The big arrays (plot columns) are
+   * mapped by the engine itself. */
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
   pk_errmsg e = {{0}};
   pk_db *db = NULL;

@@ -249,8 +249,21 @@ static double unord(int64_t i) {
   return d;
 }
 
-/* The smallest double in [lo, hi) whose bin is >= r, or hi if none. */
+/* The smallest double in [lo, hi) whose bin is >= r, or hi if none: from
+ * lo + r / k, a few steps of one ulp nearly always find it; bisection over
+ * the doubles if not. */
 static double bin_start(const pk_axis *a, size_t r) {
+  double t = a->lo + (double)r / a->k;
+  for (int step = 0; step < 16 && t > a->lo && t < a->hi; step++) {
+    if (pk_axis_bin(a, t) >= r) {
+      double p = nextafter(t, -INFINITY);
+      if (p <= a->lo || pk_axis_bin(a, p) < r)
+        return p <= a->lo && pk_axis_bin(a, a->lo) >= r ? a->lo : t;
+      t = p;
+    } else {
+      t = nextafter(t, INFINITY);
+    }
+  }
   int64_t lo = ord(a->lo), hi = ord(a->hi); /* bin(lo) < r; hi: past the end */
   while ((uint64_t)hi - (uint64_t)lo > 1) {
     int64_t mid = (int64_t)((uint64_t)lo + ((uint64_t)hi - (uint64_t)lo) / 2);
