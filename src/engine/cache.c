@@ -789,12 +789,15 @@ int pk_cache_cols_index_build(pk_cache_cols *h, const char *x, const char *y,
   if (kx < 0 || ky < 0)
     return pk_errmsg_set(e, PK_EINVAL, "no columns %s and %s to index", x, y);
   pthread_mutex_lock(&c->mu);
-  bool busy = en->dix || en->dix_building;
+  /* One index per entry (built, or being built); none for spilled columns:
+   * the budget had no room for them, so none for an index either (and only
+   * resident bytes can be trimmed by spilling). */
+  bool busy = en->dix || en->dix_building || en->spilled;
   en->dix_building = en->dix_building || !busy;
   c->indexing += !busy;
   pthread_mutex_unlock(&c->mu);
   if (busy)
-    return PK_OK; /* one index per entry: built, or being built */
+    return PK_OK;
   const pk_col *cx = &en->cols->cols[kx], *cy = &en->cols->cols[ky];
   double ext[4] = {cx->min, cx->max, cy->min, cy->max};
   pk_dindex *dix = NULL;

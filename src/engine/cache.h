@@ -146,8 +146,9 @@ const pk_dindex *pk_cache_cols_index(const pk_cache_cols *h, const char *x,
                                      const char *y);
 
 /* Builds that index and keeps it with the entry, its bytes counted against
- * the budget like the columns' (one index per entry; PK_OK at once if it
- * exists or another thread is building it). Blocks for the build (two
+ * the budget like the columns' (one index per entry; PK_OK at once, doing
+ * nothing, if it exists, another thread is building it, or the columns are
+ * spilled). Blocks for the build (two
  * passes over the columns; ~2 s for 100M points), so call it from a
  * background task holding its own handle. When the entry's columns are
  * spilled or dropped, the index is dropped with them. Errors: PK_EINVAL
