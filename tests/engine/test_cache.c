@@ -444,6 +444,11 @@ static void test_index(void) {
   h = get(c, "SELECT * FROM cloud", "p", "q", NULL);
   ASSERT(pk_cache_cols_hit(h));
   ASSERT(pk_cache_cols_index(h, "x", "y") == NULL);
+  /* ... and spilled columns are not indexed again. */
+  ASSERT_OK(pk_cache_cols_index_build(h, "x", "y", &e));
+  ASSERT(pk_cache_cols_index(h, "x", "y") == NULL);
+  pk_cache_stats_get(c, &st);
+  ASSERT_UEQ(st.indexes, 0);
   pk_cache_cols_release(h);
   pk_cache_free(c);
 }
