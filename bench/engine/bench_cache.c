@@ -11,6 +11,13 @@
  *                               cache hit + density2d of 500 x 300 cells;
  *                               baseline: the GROUP BY binning query of the
  *                               same viewport and grid
+ *   cache.dindex.<N>.build      building the entry's density index
+ *                               (engine/dindex.h), as the server does in
+ *                               the background after a large density plot
+ *   cache.dindex.<N>.zoom       the same new viewports through the index
+ *                               (checked: the same points as the scan)
+ *   cache.dindex.<N>.whole      the whole extent at 1500 x 950 px (a wheel
+ *                               zoom's refinement), scan vs index
  *   cache.m4.<N>.*              a new x range of a line plot of an N-point
  *                               series: cache hit + M4 into 1000 columns;
  *                               baseline: M4 in SQL over the same range

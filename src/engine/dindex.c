@@ -116,7 +116,7 @@ int pk_dindex_build(const double *x, const double *y, size_t n,
   uint16_t *sq = NULL;
   uint8_t *sf = NULL, *sx = NULL, *sl = NULL;
   if (!ix->off || !cur)
-    goto nomem;
+    goto done;
 
   /* Pass 1: the x levels' sizes. */
   uint64_t *cnt = ix->off + 1;
@@ -144,7 +144,7 @@ int pk_dindex_build(const double *x, const double *y, size_t n,
   ix->xf = map_array(nf, &ix->xf_len);
   xlow = map_array(nf, &xlow_len);
   if (nf && (!ix->perm || !ix->yq || !ix->yf || !ix->xf || !xlow))
-    goto nomem;
+    goto done;
   uint64_t hcur[256];
   size_t span = 1;
   for (size_t h = 0; h < 256; h++) {
@@ -170,7 +170,7 @@ int pk_dindex_build(const double *x, const double *y, size_t n,
   sx = malloc(span);
   sl = malloc(span);
   if (!sp || !sq || !sf || !sx || !sl)
-    goto nomem;
+    goto done;
   for (size_t h = 0; h < 256; h++) {
     size_t a = ix->off[h << 8], m = ix->off[(h + 1) << 8] - a;
     if (!m)
@@ -189,18 +189,10 @@ int pk_dindex_build(const double *x, const double *y, size_t n,
       ix->xf[p] = sx[i];
     }
   }
-  free(sp);
-  free(sq);
-  free(sf);
-  free(sx);
-  free(sl);
-  if (xlow)
-    munmap(xlow, xlow_len);
-  free(cur);
   *out = ix;
-  return PK_OK;
+  ix = NULL;
 
-nomem:
+done: /* ix is NULL here when all went well: *out has it */
   free(sp);
   free(sq);
   free(sf);
@@ -210,7 +202,7 @@ nomem:
     munmap(xlow, xlow_len);
   free(cur);
   pk_dindex_free(ix);
-  return PK_ENOMEM;
+  return *out ? PK_OK : PK_ENOMEM;
 }
 
 /* ---- counting ------------------------------------------------------------ */
