@@ -9,11 +9,28 @@
 //   2. a generated table of BENCH_BIG_ROWS rows (default 100M; 0 skips it):
 //      first frame, then wheel zoom -> refined frame p50/p95.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATA, PIKA, tempDir, startPika, launchBrowser, sleep } from './lib.mjs';
+import { DATA, PIKA, tempDir, startPika, launchBrowser, sleep, waitForAnswer } from './lib.mjs';
 
 const N = Number(process.env.BENCH_ZOOMS ?? 30);
+// CPU seconds used so far by the server and by the browser's processes
+// (/proc/PID/stat utime + stime), to show who used the two cores meanwhile.
+const TICK = 100;
+function cpuSeconds(serverPid) {
+  let server = 0, browser = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let st;
+    try { st = readFileSync(`/proc/${d}/stat`, 'utf8'); } catch { continue; }
+    const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    const t = (Number(f[11]) + Number(f[12])) / TICK;
+    if (Number(d) === serverPid) server += t;
+    else if (/chrom/i.test(comm)) browser += t;
+  }
+  return { server, browser };
+}
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 
 async function session(table, load, sql, withLongQuery) {
@@ -38,8 +55,7 @@ try {
   await page.keyboard.press('Control+a');
   await page.keyboard.type(sql);
   await page.keyboard.press('Control+Enter');
-  const col = sql.split(/[ ,]+/)[1];
-  await page.waitForFunction((c) => document.querySelector('[data-testid=result-grid] .grid-head')?.textContent?.startsWith('#' + c), col, { timeout: 600000 });
+  await waitForAnswer(page, sql);
 
   const t0 = await page.evaluate(() => performance.now());
   await page.getByTestId('add-plot').click();
@@ -66,17 +82,25 @@ try {
     await page.mouse.wheel(0, i % 2 ? 150 : -150);
     await page.waitForFunction((n) => window.__pika.refine.length > n, before, { timeout: 60000 });
   };
+  const cpu0 = cpuSeconds(server.proc.pid);
   for (let i = 0; i < N; i++) {
     await zoomOnce(i);
     await sleep(150);
   }
+  const cpu1 = cpuSeconds(server.proc.pid);
   const refine = await page.evaluate(() => window.__pika.refine.slice());
   const serverMs = await page.evaluate(() => window.__pika.server.slice());
+  const phases = await page.evaluate(() => window.__pika.phases.slice());
   const allTasks = await page.evaluate(() => window.__longtasks.length);
   console.log(`[${table}] ${info}`);
   console.log(`[${table}] plot connected to ${sql} -> first frame: ${firstPlot.toFixed(0)} ms`);
   console.log(`[${table}] density indexes: ${indexed} (ready ${indexMs.toFixed(0)} ms after the first frame)`);
   console.log(`[${table}] wheel zoom -> refined frame: n=${refine.length} p50 ${pct(refine, 50).toFixed(0)} ms  p95 ${pct(refine, 95).toFixed(0)} ms  max ${Math.max(...refine).toFixed(0)} ms ; server elapsed_ms p50 ${pct(serverMs, 50).toFixed(0)} p95 ${pct(serverMs, 95).toFixed(0)}`);
+  const ph = (k) => `${pct(phases.map((p) => p[k]), 50).toFixed(0)}/${pct(phases.map((p) => p[k]), 95).toFixed(0)}`;
+  console.log(`[${table}]   phases p50/p95 from the wheel: request sent ${ph('sent')} ms, answer decoded ${ph('answer')} ms, scene on the GPU ${ph('scene')} ms`);
+  console.log(`[${table}]   CPU during the ${N} zooms: server ${(cpu1.server - cpu0.server).toFixed(2)} s, browser ${(cpu1.browser - cpu0.browser).toFixed(2)} s`);
+  const st = await page.evaluate(async () => (await fetch('/api/status', { credentials: 'same-origin' })).json());
+  console.log(`[${table}]   after the zooms: cache ${JSON.stringify(st.cache)}, tasks ${JSON.stringify(st.tasks)}, rss ${(st.memory.rss / 2 ** 20).toFixed(0)} MiB`);
   if (!withLongQuery) return;
 
   // a long query (about 60M rows hashed) while the user keeps zooming
@@ -107,7 +131,8 @@ try {
 }
 
 console.log(`pika web bench: headless Chromium, SwiftShader WebGL2, ${N} zooms per session`);
-await session('flights', ['import', '--table', 'flights', join(DATA, 'flights-3m.parquet')], 'SELECT distance, delay FROM flights', true);
+if (process.env.BENCH_FLIGHTS !== '0')
+  await session('flights', ['import', '--table', 'flights', join(DATA, 'flights-3m.parquet')], 'SELECT distance, delay FROM flights', true);
 const big = Number(process.env.BENCH_BIG_ROWS ?? 100000000);
 if (big > 0)
   await session('big', ['query', `CREATE TABLE big AS SELECT random() AS x, random() + random() AS y FROM range(${big})`], 'SELECT x, y FROM big', false);

@@ -93,7 +93,7 @@ export function QueryNode({ id, data, selected }: NodeProps<QN>) {
       ) : null}
       {answer ? (
         <>
-          <div className="muted small" data-testid="query-info">
+          <div className="muted small" data-testid="query-info" data-ran={data.ran ?? ''} data-running={running ? 'yes' : 'no'}>
             {answer.total_rows.toLocaleString('en-US')} rows · {answer.elapsed_ms.toFixed(1)} ms{answer.cached ? ' · cached' : ''}
             {running ? ' · running…' : ''}
           </div>

@@ -74,6 +74,7 @@ export function PlotView({ plotId, sql, spec, initialView: restored, onView, onI
       const r = plotRect(s.scene, s.w, s.h);
       setBusy(true);
       const t0 = s.interactionAt || performance.now();
+      const sent = performance.now() - t0;
       try {
         const model = await s.latest.run((seq, signal) =>
           api.plot(
@@ -86,15 +87,17 @@ export function PlotView({ plotId, sql, spec, initialView: restored, onView, onI
           ),
         );
         if (!model) return; // superseded
+        const answer = performance.now() - t0;
         const scene = buildScene(model, spec.log_x, spec.log_y);
         s.scene = scene;
         s.renderer?.setScene(scene);
+        const phases = { sent, answer, scene: performance.now() - t0 };
         if (fresh) s.view = initialView(scene);
         cb.current.onError?.(null);
         cb.current.onInfo?.({ rows: model.rows, points: model.points, elapsed_ms: model.elapsed_ms, cached: model.cached, kind: model.kind, renderer: s.renderer?.kind ?? '' });
         draw();
         requestAnimationFrame(() => {
-          perf.refined(plotId, performance.now() - t0, fresh, model.elapsed_ms);
+          perf.refined(plotId, performance.now() - t0, fresh, model.elapsed_ms, phases);
         });
       } catch (e) {
         cb.current.onError?.(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
