@@ -23,6 +23,7 @@ APT_PACKAGES=(
   libjansson-dev libtomlplusplus-dev   # pipeline config files (JSON, TOML)
   libcivetweb-dev   # HTTP + WebSocket server: pika open, --metrics-addr
   curl wrk          # tests/server: the protocol test's client, the load test
+  strace            # tests/cli/pipe.sh: which outputs are fsynced
   # headless plotting: cairo draws, pango lays out text, DejaVu to draw it with
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
   # the tools the pipeline's benchmarks compare with

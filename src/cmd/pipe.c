@@ -112,6 +112,7 @@ enum {
   OPT_OVERWRITE,
   OPT_FULL,
   OPT_METRICS,
+  OPT_FSYNC,
 };
 
 /* Handles an option of `common`; returns 1 if it was one, 0 if not, or
@@ -715,10 +716,11 @@ static void close_archive(opened *a) {
     close(a->fd);
 }
 
-/* The restore sink: writes in order to the output, starting the kernel's
- * writeback as it goes (outfile.h). */
+/* The restore sink: writes in order to the output; for a durable output it
+ * starts the kernel's writeback as it goes (outfile.h). */
 typedef struct fd_sink {
   int fd;
+  int writeback;
   uint64_t flushed;
 } fd_sink;
 
@@ -735,7 +737,8 @@ static int sink_fd(void *ctx, uint64_t off, const uint8_t *p, size_t n) {
     }
     p += w, left -= (size_t)w;
   }
-  pk_outfile_writeback(s->fd, &s->flushed, off + n);
+  if (s->writeback)
+    pk_outfile_writeback(s->fd, &s->flushed, off + n);
   return PK_OK;
 }
 
@@ -750,6 +753,10 @@ static const char restore_usage[] =
     "Every chunk and the whole-file digest are verified; on any failure\n"
     "nothing is left at PATH.\n"
     "\n"
+    "  --fsync              wait until the restored file is on disk before\n"
+    "                       naming it (by default it is named as soon as it\n"
+    "                       is written, as cp and zstd -d do; the archive\n"
+    "                       stays the durable copy)\n"
     "  --password-file F, --key-file F, --workers N, --progress, --stats,\n"
     "  --overwrite          as for 'pika pipe process'\n";
 
@@ -757,7 +764,7 @@ static const char restore_usage[] =
  * directory that receives the stored name. */
 static int restore_one(env *v, secret_state *ss, const char *path,
                        const char *out, int into_dir, int overwrite,
-                       pk_errmsg *e) {
+                       int durable, pk_errmsg *e) {
   opened a;
   int rc = open_archive_rc(path, ss, &a, e);
   if (rc)
@@ -774,7 +781,8 @@ static int restore_one(env *v, secret_state *ss, const char *path,
   pk_pipe_stats st = {0};
   rc = pk_outfile_open(&of, target, overwrite, a.h.mode & 0777, e);
   if (!rc) {
-    fd_sink fs = {of.fd, 0};
+    of.durable = durable;
+    fd_sink fs = {.fd = of.fd, .writeback = durable};
     pk_pipe_sink sink = {sink_fd, &fs};
     rc = pk_pipe_decode(&v->opts, a.fd, a.header_len, &a.h, &a.keys, &sink,
                         NULL, NULL, &st, e);
@@ -802,9 +810,13 @@ static int restore_one(env *v, secret_state *ss, const char *path,
 
 static int pipe_restore(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"output", required_argument, NULL, 'o'}, COMMON_LONGOPTS, {0}};
+      {"output", required_argument, NULL, 'o'},
+      {"fsync", no_argument, NULL, OPT_FSYNC},
+      COMMON_LONGOPTS,
+      {0}};
   const char *cmd = "pipe restore", *out = NULL;
   common c = {0};
+  int durable = 0;
   pk_cli_reset();
   int opt;
   while ((opt = pk_cli_getopt(argc, argv, "o:", longopts, cmd,
@@ -816,6 +828,8 @@ static int pipe_restore(int argc, char **argv) {
       continue;
     if (opt == 'o')
       out = optarg;
+    else if (opt == OPT_FSYNC)
+      durable = 1;
     else
       return pk_cli_status(opt);
   }
@@ -843,7 +857,7 @@ static int pipe_restore(int argc, char **argv) {
   int status = EX_OK;
   for (int i = optind; i < argc; i++) {
     e.text[0] = '\0';
-    rc = restore_one(&v, &ss, argv[i], out, into_dir, c.overwrite, &e);
+    rc = restore_one(&v, &ss, argv[i], out, into_dir, c.overwrite, durable, &e);
     if (rc) {
       int st = file_fail(cmd, argv[i], rc, &e);
       if (status == EX_OK)

@@ -29,6 +29,7 @@ int pk_outfile_open(pk_outfile *of, const char *path, int overwrite,
   memset(of, 0, sizeof *of);
   of->fd = -1;
   of->overwrite = overwrite;
+  of->durable = 1;
   if (!strcmp(path, "-")) {
     of->is_stdout = of->direct = 1;
     of->fd = STDOUT_FILENO;
@@ -107,7 +108,7 @@ int pk_outfile_commit(pk_outfile *of, pk_errmsg *e) {
     of->fd = -1;
     return rc;
   }
-  if (fsync(of->fd) != 0) {
+  if (of->durable && fsync(of->fd) != 0) {
     rc = os_err(e, "write", of->path);
     pk_outfile_abort(of);
     return rc;
@@ -153,7 +154,8 @@ int pk_outfile_commit(pk_outfile *of, pk_errmsg *e) {
     return rc;
   }
   of->tmp[0] = '\0';
-  fsync_dir(of->path);
+  if (of->durable)
+    fsync_dir(of->path);
   return PK_OK;
 }
 

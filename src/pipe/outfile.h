@@ -2,8 +2,12 @@
  * outfile.h — output files that appear whole or not at all.
  *
  * Data goes to an unnamed file in the target's directory (O_TMPFILE), which
- * the kernel discards if the process dies, even by SIGKILL; commit fsyncs
- * it and links it in under its name, then fsyncs the directory. Without
+ * the kernel discards if the process dies, even by SIGKILL; commit links it
+ * in under its name. A durable output (the default) is fsynced before it
+ * is named and its directory after; a caller may clear `durable` for an
+ * output that can be made again (a restore, whose archive stays the
+ * durable copy), which then waits for no disk, as cp, tar and zstd -d do,
+ * and may be incomplete after a power loss. Without
  * overwrite the link fails if the name exists, so an existing file is never
  * clobbered, even by a race. Where O_TMPFILE is not supported, a hidden
  * temporary name (".NAME.pika-XXXXXX") and a rename take its place.
@@ -25,6 +29,7 @@ typedef struct pk_outfile {
   int is_stdout;
   int direct; /* written in place: stdout, or a device/FIFO (see above) */
   int overwrite;
+  int durable; /* fsync before naming (set by open; see above) */
   char path[4096];
   char tmp[8448]; /* named fallback; "" with O_TMPFILE */
 } pk_outfile;
@@ -35,8 +40,8 @@ typedef struct pk_outfile {
 int pk_outfile_open(pk_outfile *of, const char *path, int overwrite,
                     mode_t mode, pk_errmsg *e);
 
-/* Makes the output durable and visible under its name. On failure the
- * output is discarded (as by abort). */
+/* Makes the output visible under its name, durable first if `durable`.
+ * On failure the output is discarded (as by abort). */
 int pk_outfile_commit(pk_outfile *of, pk_errmsg *e);
 
 /* Tells the kernel to start writing back what has been written to fd since
