@@ -3,12 +3,16 @@
 // table -> query -> plot, checks the density raster's pixels are viridis,
 // wheel-zooms (a refined frame arrives), hovers a bin and checks its count
 // against SQL, exports a PNG (magic, size), restarts `pika open` and finds
-// the workspace again. Screenshots go to build/e2e/.
+// the workspace again; then, on a fresh server, plots a generated table of
+// 100M rows, waits for its density index, zooms and checks a bin against
+// SQL again. Screenshots go to build/e2e/.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { ROOT, DATA, tempDir, startPika, launchBrowser, sqlInPage, plotPixels, buildChain, sleep } from './lib.mjs';
+import { ROOT, DATA, PIKA, tempDir, startPika, launchBrowser, sqlInPage, plotPixels, buildChain, sleep } from './lib.mjs';
 
+const bigRows = Number(process.env.PIKA_E2E_BIG_ROWS ?? 100000000);
 const shots = join(ROOT, 'build/e2e');
 mkdirSync(shots, { recursive: true });
 const dir = tempDir();
@@ -184,6 +188,56 @@ try {
     console.log(`     ${drawn} opaque pixels drawn by Canvas2D`);
     assert.ok(drawn > 2000, 'the fallback draws the plot');
     await fb.close();
+  });
+
+  // A fresh server on a generated table of PIKA_E2E_BIG_ROWS rows (default
+  // 100M): the plot comes back, the server builds its density index, and
+  // after a wheel zoom the refined frame's bin counts still equal SQL.
+  await step(`${bigRows.toLocaleString('en-US')} rows: plot, density index, zoom, a bin's count equals SQL`, async () => {
+    const big = tempDir();
+    mkdirSync(join(big, 'home'), { recursive: true });
+    const make = spawnSync(PIKA, ['query', '--db', join(big, 'workspace.duckdb'), `CREATE TABLE big AS SELECT random() AS x, random() + random() AS y FROM range(${bigRows})`], { env: { ...process.env, PIKA_HOME: join(big, 'home') }, encoding: 'utf8' });
+    assert.equal(make.status, 0, make.stderr);
+    const srv = await startPika(big);
+    const bp = await ctx.newPage();
+    bp.on('pageerror', (e) => errors.push(String(e)));
+    try {
+      await bp.goto(srv.url);
+      const bplot = await buildChain(bp, 'big', { kind: 'scatter', x: 'x', y: 'y', sql: 'SELECT x, y FROM big' });
+      await bp.waitForFunction((n) => document.querySelector('[data-testid=plot-info]')?.textContent?.includes(n), bigRows.toLocaleString('en-US'), { timeout: 600000 });
+      const indexes = await bp.evaluate(async () => {
+        for (;;) {
+          const st = await (await fetch('/api/status', { credentials: 'same-origin' })).json();
+          if (!st.cache.indexing && st.tasks.running === 0) return st.cache.indexes;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      });
+      assert.equal(indexes, 1, 'one density index for the plot');
+      const box = await bplot.getByTestId('plot-view').boundingBox();
+      const before = await bp.evaluate(() => window.__pika?.refine.length ?? 0);
+      await bp.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5);
+      await bp.mouse.wheel(0, -300);
+      await bp.waitForFunction((n) => (window.__pika?.refine.length ?? 0) > n, before, { timeout: 120000 });
+      await sleep(300);
+      await bp.screenshot({ path: join(shots, '6-big-zoomed.png') });
+      let hit = null;
+      for (let fx = 0.3; fx < 0.7 && !hit; fx += 0.05) {
+        await bp.mouse.move(box.x + box.width * fx, box.y + box.height * 0.5);
+        const tip = bp.getByTestId('plot-tooltip');
+        if (await tip.count()) {
+          const v = Number(await tip.getAttribute('data-value'));
+          if (v > 0) hit = { v, x0: Number(await tip.getAttribute('data-x0')), x1: Number(await tip.getAttribute('data-x1')), y0: Number(await tip.getAttribute('data-y0')), y1: Number(await tip.getAttribute('data-y1')) };
+        }
+      }
+      assert.ok(hit, 'a bin with a count under the pointer');
+      const rows = await sqlInPage(bp, `SELECT count(*) FROM big WHERE x >= ${hit.x0} AND x < ${hit.x1} AND y >= ${hit.y0} AND y < ${hit.y1}`);
+      console.log(`     bin [${hit.x0}, ${hit.x1}) x [${hit.y0}, ${hit.y1}): tooltip ${hit.v}, SQL ${rows[0][0]}`);
+      assert.equal(Number(rows[0][0]), hit.v);
+    } finally {
+      await bp.close();
+      await srv.stop();
+      rmSync(big, { recursive: true, force: true });
+    }
   });
 
   await step('no uncaught page errors', async () => {
