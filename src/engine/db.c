@@ -155,6 +155,8 @@ int pk_db_open(const pk_db_config *cfg, pk_db **out, pk_errmsg *e) {
            (unsigned long long)(db->memory_limit >> 10));
   if (!err)
     err = set_config(dc, "memory_limit", v, e);
+  if (!err && c.unordered)
+    err = set_config(dc, "preserve_insertion_order", "false", e);
   if (err) {
     duckdb_destroy_config(&dc);
     free(db);

@@ -93,6 +93,13 @@ typedef struct pk_db_config {
   uint64_t memory_limit; /* bytes; 0: see "Resources" */
   int threads;           /* 0: pk_sys_ncpu() */
   int readers;           /* reader connections; 0: 3 */
+  /* Rows of a query without ORDER BY may come in any order (DuckDB's
+   * preserve_insertion_order = false, a setting of the whole instance),
+   * which lets the CSV and Parquet readers hand over rows without putting
+   * them back in file order. For a process that only computes what does
+   * not depend on row order (pika plot of such a plot); never for one that
+   * shows rows to a user. */
+  bool unordered;
 } pk_db_config;
 
 /* Writes the workspace database path (see above) into buf[cap] without

@@ -51,6 +51,20 @@ static void sel(pk_sqlbuf *b, const char *col, const char *alias, int *n) {
   pk_sqlbuf_addf(b, " AS %s", alias);
 }
 
+bool pk_plot_order_free(const pk_plot_spec *s) {
+  switch (s->kind) {
+  case PK_PLOT_SCATTER:
+    return !s->color;
+  case PK_PLOT_HISTOGRAM:
+    return true;
+  case PK_PLOT_HEATMAP:
+  case PK_PLOT_DENSITY:
+    return s->agg == PK_KAGG_COUNT;
+  default:
+    return false;
+  }
+}
+
 int pk_plot_sql(const pk_plot_spec *s, const char *source, pk_sqlbuf *out,
                 pk_errmsg *e) {
   const char *kind = kind_names[s->kind];

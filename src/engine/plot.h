@@ -131,6 +131,14 @@ int pk_kagg_parse(const char *s, pk_kagg *out);
 int pk_plot_sql(const pk_plot_spec *spec, const char *source, pk_sqlbuf *out,
                 pk_errmsg *e);
 
+/* True when spec's picture does not depend on the order of the rows it
+ * is built from: scatter without a colour (one colour, blended the same in
+ * any order), histograms and heatmaps of counts. Not lines and areas,
+ * coloured points (which one is on top), box and violin plots (outliers
+ * and KDE values are strided in row order), nor sums and means, whose
+ * floating-point totals depend on the order of addition. */
+bool pk_plot_order_free(const pk_plot_spec *spec);
+
 /* Loads the columns spec needs from source through the plot-column cache
  * (cache.h): a hit runs no SQL. The view's columns are named x, y, color, z
  * like pk_plot_sql's result, so pk_plot_build takes it as is. For line and

@@ -48,9 +48,21 @@ static void test_open_close(void) {
   ASSERT_OK(pk_db_query_int64(c, "SELECT current_setting('threads')::BIGINT",
                               &v, NULL));
   ASSERT_EQ(v, 2);
+  ASSERT_OK(pk_db_query_int64(
+      c, "SELECT current_setting('preserve_insertion_order')::INT", &v, NULL));
+  ASSERT_EQ(v, 1); /* rows in file order unless asked otherwise */
   pk_db_release(c);
   pk_db_close(db);
   pk_db_close(NULL);
+
+  pk_db_config un = {.path = ":memory:", .readers = 1, .unordered = true};
+  ASSERT_OK(pk_db_open(&un, &db, NULL));
+  ASSERT_OK(pk_db_acquire(db, PK_DB_READER, &c));
+  ASSERT_OK(pk_db_query_int64(
+      c, "SELECT current_setting('preserve_insertion_order')::INT", &v, NULL));
+  ASSERT_EQ(v, 0);
+  pk_db_release(c);
+  pk_db_close(db);
 
   /* A file database, its default place from PIKA_HOME, and a missing
    * directory. */

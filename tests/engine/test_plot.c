@@ -700,6 +700,27 @@ static void test_log_binning(void) {
   pk_cols_free(cs);
 }
 
+/* Which plots may load their rows in any order (pika plot's unordered
+ * database): none whose picture could change with the order. */
+static void test_order_free(void) {
+  pk_plot_spec s = {.kind = PK_PLOT_SCATTER, .x = "x", .y = "y"};
+  ASSERT(pk_plot_order_free(&s));
+  s.color = "c"; /* which point is on top */
+  ASSERT(!pk_plot_order_free(&s));
+  s = (pk_plot_spec){.kind = PK_PLOT_HISTOGRAM, .x = "x"};
+  ASSERT(pk_plot_order_free(&s));
+  s = (pk_plot_spec){.kind = PK_PLOT_HEATMAP, .x = "x", .y = "y"};
+  ASSERT(pk_plot_order_free(&s));
+  s.agg = PK_KAGG_SUM, s.z = "z"; /* a floating-point total */
+  ASSERT(!pk_plot_order_free(&s));
+  pk_plot_kind ordered[] = {PK_PLOT_LINE, PK_PLOT_AREA, PK_PLOT_BAR,
+                            PK_PLOT_BOX, PK_PLOT_VIOLIN};
+  for (size_t i = 0; i < sizeof ordered / sizeof *ordered; i++) {
+    s = (pk_plot_spec){.kind = ordered[i], .x = "x", .y = "y"};
+    ASSERT(!pk_plot_order_free(&s));
+  }
+}
+
 int main(void) {
   pk_db_config cfg = {.path = ":memory:", .readers = 1};
   ASSERT_OK(pk_db_open(&cfg, &db, &e));
@@ -710,6 +731,7 @@ int main(void) {
   RUN(test_line_m4);
   RUN(test_bar_box_violin_heatmap);
   RUN(test_log_binning);
+  RUN(test_order_free);
   pk_db_release(conn);
   pk_db_close(db);
   pk_render_global_cleanup();
