@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATA, PIKA, tempDir, startPika, launchBrowser, sleep, waitForAnswer } from './lib.mjs';
+import { DATA, PIKA, tempDir, startPika, launchBrowser, sleep, waitForAnswer, waitServerIdle } from './lib.mjs';
 
 const N = Number(process.env.BENCH_ZOOMS ?? 30);
 // CPU seconds used so far by the server and by the browser's processes
@@ -66,13 +66,7 @@ try {
   // A large density plot gets a density index built in the background
   // (engine/dindex.h); wait for it, and report how long it took.
   const ix0 = await page.evaluate(() => performance.now());
-  const indexed = await page.evaluate(async () => {
-    for (;;) {
-      const st = await (await fetch('/api/status', { credentials: 'same-origin' })).json();
-      if (!st.cache.indexing && st.tasks.running === 0) return st.cache.indexes;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  });
+  const indexed = await waitServerIdle(page);
   const indexMs = (await page.evaluate(() => performance.now())) - ix0;
 
   const view = await page.getByTestId('plot-view').boundingBox();

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { ROOT, DATA, PIKA, tempDir, startPika, launchBrowser, sqlInPage, plotPixels, buildChain, sleep } from './lib.mjs';
+import { ROOT, DATA, PIKA, tempDir, startPika, launchBrowser, sqlInPage, plotPixels, buildChain, hoverBin, waitServerIdle, sleep } from './lib.mjs';
 
 const bigRows = Number(process.env.PIKA_E2E_BIG_ROWS ?? 100000000);
 const shots = join(ROOT, 'build/e2e');
@@ -83,17 +83,8 @@ try {
   });
 
   await step('hover a density bin: the tooltip count equals SQL', async () => {
-    const box = await plot.getByTestId('plot-view').boundingBox();
     // sweep across the dense band (delay ~0, short distances) until a bin answers
-    let hit = null;
-    for (let fx = 0.12; fx < 0.6 && !hit; fx += 0.04) {
-      await page.mouse.move(box.x + box.width * fx, box.y + box.height * 0.55);
-      const tip = page.getByTestId('plot-tooltip');
-      if (await tip.count()) {
-        const v = Number(await tip.getAttribute('data-value'));
-        if (v > 0) hit = { v, text: await tip.textContent(), x0: Number(await tip.getAttribute('data-x0')), x1: Number(await tip.getAttribute('data-x1')), y0: Number(await tip.getAttribute('data-y0')), y1: Number(await tip.getAttribute('data-y1')) };
-      }
-    }
+    const hit = await hoverBin(page, plot, 0.55, 0.12, 0.6, 0.04);
     assert.ok(hit, 'a bin with a count under the pointer');
     await page.screenshot({ path: join(shots, '2-hover.png') });
     const rows = await sqlInPage(page, `SELECT count(*) FROM flights WHERE distance >= ${hit.x0} AND distance < ${hit.x1} AND delay >= ${hit.y0} AND delay < ${hit.y1}`);
@@ -205,14 +196,7 @@ try {
       await bp.goto(srv.url);
       const bplot = await buildChain(bp, 'big', { kind: 'scatter', x: 'x', y: 'y', sql: 'SELECT x, y FROM big' });
       await bp.waitForFunction((n) => document.querySelector('[data-testid=plot-info]')?.textContent?.includes(n), bigRows.toLocaleString('en-US'), { timeout: 600000 });
-      const indexes = await bp.evaluate(async () => {
-        for (;;) {
-          const st = await (await fetch('/api/status', { credentials: 'same-origin' })).json();
-          if (!st.cache.indexing && st.tasks.running === 0) return st.cache.indexes;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      });
-      assert.equal(indexes, 1, 'one density index for the plot');
+      assert.equal(await waitServerIdle(bp), 1, 'one density index for the plot');
       const box = await bplot.getByTestId('plot-view').boundingBox();
       const before = await bp.evaluate(() => window.__pika?.refine.length ?? 0);
       await bp.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5);
@@ -220,15 +204,7 @@ try {
       await bp.waitForFunction((n) => (window.__pika?.refine.length ?? 0) > n, before, { timeout: 120000 });
       await sleep(300);
       await bp.screenshot({ path: join(shots, '6-big-zoomed.png') });
-      let hit = null;
-      for (let fx = 0.3; fx < 0.7 && !hit; fx += 0.05) {
-        await bp.mouse.move(box.x + box.width * fx, box.y + box.height * 0.5);
-        const tip = bp.getByTestId('plot-tooltip');
-        if (await tip.count()) {
-          const v = Number(await tip.getAttribute('data-value'));
-          if (v > 0) hit = { v, x0: Number(await tip.getAttribute('data-x0')), x1: Number(await tip.getAttribute('data-x1')), y0: Number(await tip.getAttribute('data-y0')), y1: Number(await tip.getAttribute('data-y1')) };
-        }
-      }
+      const hit = await hoverBin(bp, bplot, 0.5, 0.3, 0.7, 0.05);
       assert.ok(hit, 'a bin with a count under the pointer');
       const rows = await sqlInPage(bp, `SELECT count(*) FROM big WHERE x >= ${hit.x0} AND x < ${hit.x1} AND y >= ${hit.y0} AND y < ${hit.y1}`);
       console.log(`     bin [${hit.x0}, ${hit.x1}) x [${hit.y0}, ${hit.y1}): tooltip ${hit.v}, SQL ${rows[0][0]}`);

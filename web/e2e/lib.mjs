@@ -93,6 +93,36 @@ export async function plotPixels(page, index = 0) {
   }, index);
 }
 
+/** Moves the pointer across a plot at height fy (0..1 of the plot view)
+ * from fx0 to fx1 until the tooltip shows a bin with a count; returns that
+ * bin { v, text, x0, x1, y0, y1 } or null. */
+export async function hoverBin(page, plot, fy, fx0, fx1, step) {
+  const box = await plot.getByTestId('plot-view').boundingBox();
+  for (let fx = fx0; fx < fx1; fx += step) {
+    await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+    const tip = page.getByTestId('plot-tooltip');
+    if (!(await tip.count())) continue;
+    const v = Number(await tip.getAttribute('data-value'));
+    if (v > 0) {
+      const n = async (k) => Number(await tip.getAttribute(k));
+      return { v, text: await tip.textContent(), x0: await n('data-x0'), x1: await n('data-x1'), y0: await n('data-y0'), y1: await n('data-y1') };
+    }
+  }
+  return null;
+}
+
+/** Waits until the server runs no task and builds no density index;
+ * returns how many density indexes it holds. */
+export async function waitServerIdle(page) {
+  return page.evaluate(async () => {
+    for (;;) {
+      const st = await (await fetch('/api/status', { credentials: 'same-origin' })).json();
+      if (!st.cache.indexing && st.tasks.running === 0) return st.cache.indexes;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+}
+
 /** Waits until a query node shows the answer to `sql` itself (an answer to
  * the SQL it had before can have the same columns). */
 export async function waitForAnswer(page, sql) {
