@@ -95,6 +95,8 @@ try {
   console.log(`[${table}]   CPU during the ${N} zooms: server ${(cpu1.server - cpu0.server).toFixed(2)} s, browser ${(cpu1.browser - cpu0.browser).toFixed(2)} s`);
   const st = await page.evaluate(async () => (await fetch('/api/status', { credentials: 'same-origin' })).json());
   console.log(`[${table}]   after the zooms: cache ${JSON.stringify(st.cache)}, tasks ${JSON.stringify(st.tasks)}, rss ${(st.memory.rss / 2 ** 20).toFixed(0)} MiB`);
+  const rt = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/plot')).slice(-30).map((e) => ({ wait: e.responseStart - e.requestStart, xfer: e.responseEnd - e.responseStart, size: e.encodedBodySize })));
+  console.log(`[${table}]   resource timing: request->first byte p50 ${pct(rt.map((r) => r.wait), 50).toFixed(1)} p95 ${pct(rt.map((r) => r.wait), 95).toFixed(1)}; first->last byte p50 ${pct(rt.map((r) => r.xfer), 50).toFixed(1)} p95 ${pct(rt.map((r) => r.xfer), 95).toFixed(1)}; size ${rt[rt.length - 1]?.size}`);
   if (!withLongQuery) return;
 
   // a long query (about 60M rows hashed) while the user keeps zooming
