@@ -20,6 +20,19 @@
 
 #include "base/error.h"
 
+/* xorshift64: a fixed, fast sequence for test data (seed must not be 0). */
+static inline uint64_t pk_test_xorshift(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+/* Uniform in [0, 1) from the top 53 bits of the next value. */
+static inline double pk_test_unit(uint64_t *s) {
+  return (double)(pk_test_xorshift(s) >> 11) * 0x1.0p-53;
+}
+
 #define TEST_FAIL_(...)                                                        \
   do {                                                                         \
     fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \

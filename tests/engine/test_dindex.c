@@ -16,15 +16,11 @@ static pk_pool *pool2;
 static uint64_t rng = 0x2545f4914f6cdd1du;
 
 static uint64_t xrand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
+  return pk_test_xorshift(&rng);
 }
-
 static double urand(void) {
-  return (double)(xrand() >> 11) * 0x1.0p-53;
-}
+  return pk_test_unit(&rng);
+} /* [0, 1) */
 
 static double nrand(void) {
   double u = urand(), v = urand();

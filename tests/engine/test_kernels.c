@@ -24,15 +24,11 @@ static pk_pool *pool2, *pool4;
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 
 static uint64_t xrand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
+  return pk_test_xorshift(&rng);
 }
-
-static double urand(void) { /* [0, 1) */
-  return (double)(xrand() >> 11) * 0x1.0p-53;
-}
+static double urand(void) {
+  return pk_test_unit(&rng);
+} /* [0, 1) */
 
 static double nrand(void) {
   double u = urand(), v = urand();

@@ -157,12 +157,9 @@ static image render(const pk_plot *p, const char *name, pk_render_info *in) {
 }
 
 /* A deterministic normal-ish generator (sum of uniforms). */
-static unsigned long long rng = 88172645463325252ull;
+static uint64_t rng = 88172645463325252ull;
 static double urand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (double)(rng >> 11) / 9007199254740992.0;
+  return pk_test_unit(&rng);
 }
 static double nrand(void) {
   double s = 0;
