@@ -17,6 +17,7 @@
 #include "cmd/exit.h"
 #include "engine/columns.h"
 #include "engine/db.h"
+#include "engine/importer.h"
 #include "engine/plot.h"
 #include "render/render.h"
 #include "runtime/pool.h"
@@ -84,15 +85,14 @@ static int parse_pos(const char *s, long max, long *out) {
   return PK_OK;
 }
 
-/* The source as a query: a file read by DuckDB, or a quoted table. */
+/* The source as a query: a file (or glob) read as pika import reads it, or
+ * a quoted table. */
 static void source_sql(const char *src, pk_sqlbuf *b) {
-  if (access(src, F_OK) == 0 || strchr(src, '*')) {
-    pk_sqlbuf_add(b, "SELECT * FROM ");
-    pk_sqlbuf_literal(b, src);
-  } else {
-    pk_sqlbuf_add(b, "SELECT * FROM ");
+  pk_sqlbuf_add(b, "SELECT * FROM ");
+  if (access(src, F_OK) == 0 || strchr(src, '*'))
+    pk_import_reader(b, src);
+  else
     pk_sqlbuf_ident(b, src);
-  }
 }
 
 /* Exit 65 naming the first column of the spec that the source lacks. */

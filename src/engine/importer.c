@@ -25,6 +25,19 @@ static bool ends_with(const char *s, size_t n, const char *suffix) {
   return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
 }
 
+/* read_csv's buffer. DuckDB's default (16 x max_line_size = 32 MiB) keeps
+ * several such buffers in flight per thread, and memory touched for the
+ * first time costs a page fault and a zeroed page: a count(*) over the
+ * 10M-row CSV of bench/engine.sh peaked at 171 MiB with 35k page faults,
+ * against 52-79 MiB and 16k faults with 1-8 MiB buffers, and took 1.3 s
+ * against 0.8 s. docs/ENGINE.md has the figures. It stays above
+ * max_line_size (2 MiB), the longest line DuckDB reads by default. */
+#define PK_CSV_BUFFER (8u << 20)
+
+static void add_buffer_size(pk_sqlbuf *b) {
+  pk_sqlbuf_addf(b, ", buffer_size = %u", PK_CSV_BUFFER);
+}
+
 static enum kind kind_of(const char *path) {
   size_t n = strlen(path);
   if (ends_with(path, n, ".gz"))
@@ -41,6 +54,17 @@ static enum kind kind_of(const char *path) {
 
 const char *pk_import_format_of(const char *name) {
   return kind_names[kind_of(name)];
+}
+
+void pk_import_reader(pk_sqlbuf *b, const char *path) {
+  static const char *const fn[] = {"read_csv(", "read_parquet(",
+                                   "read_json_auto("};
+  enum kind k = kind_of(path);
+  pk_sqlbuf_add(b, fn[k]);
+  pk_sqlbuf_literal(b, path);
+  if (k == K_CSV)
+    add_buffer_size(b);
+  pk_sqlbuf_add(b, ")");
 }
 
 static int kind_named(const char *format, enum kind *k) {
@@ -202,6 +226,7 @@ static void add_sources(pk_sqlbuf *b, const pk_import_opts *o) {
 /* The read_csv options that describe the file (not rejects, not types). */
 static int add_csv_options(pk_sqlbuf *b, const pk_import_opts *o,
                            pk_errmsg *e) {
+  add_buffer_size(b);
   if (o->delimiter) {
     const char *d = o->delimiter;
     if (!strcmp(d, "\\t") || !strcasecmp(d, "tab"))

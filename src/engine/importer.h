@@ -98,6 +98,14 @@ typedef struct pk_import_result {
  * after a .gz or .zst suffix. */
 const char *pk_import_format_of(const char *name);
 
+/* Appends to b the table function that reads the file or glob `path` by its
+ * format (pk_import_format_of), with the options Pika always gives it:
+ * read_parquet(path), read_json_auto(path), or read_csv(path, buffer_size =
+ * 8 MiB, see importer.c) whose dialect and types DuckDB sniffs. For commands
+ * that read a file without importing it (pika plot FILE, the server's preview).
+ */
+void pk_import_reader(pk_sqlbuf *b, const char *path);
+
 /* The default table name for a source path: the file name without
  * directories, an .adapipe suffix and extensions (compression suffix
  * included), every character

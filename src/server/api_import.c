@@ -98,22 +98,6 @@ int pk_api_upload(pk_req *r) {
 
 /* ---- preview ------------------------------------------------------------- */
 
-static const char *kind_of(const char *path) {
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  char *dot = strrchr(tmp, '.');
-  if (dot && (!strcasecmp(dot, ".gz") || !strcasecmp(dot, ".zst"))) {
-    *dot = '\0';
-    dot = strrchr(tmp, '.');
-  }
-  if (dot && (!strcasecmp(dot, ".parquet") || !strcasecmp(dot, ".pq")))
-    return "parquet";
-  if (dot && (!strcasecmp(dot, ".json") || !strcasecmp(dot, ".ndjson") ||
-              !strcasecmp(dot, ".jsonl")))
-    return "json";
-  return "csv";
-}
-
 int pk_api_import_preview(pk_req *r) {
   json_t *body = NULL;
   int st = pk_read_json(r, &body);
@@ -129,14 +113,10 @@ int pk_api_import_preview(pk_req *r) {
     json_decref(body);
     return st;
   }
-  const char *kind = kind_of(path);
   pk_sqlbuf q = {0};
-  pk_sqlbuf_addf(&q, "SELECT * FROM %s(",
-                 !strcmp(kind, "parquet") ? "read_parquet"
-                 : !strcmp(kind, "json")  ? "read_json_auto"
-                                          : "read_csv");
-  pk_sqlbuf_literal(&q, path);
-  pk_sqlbuf_add(&q, ") LIMIT 10");
+  pk_sqlbuf_add(&q, "SELECT * FROM ");
+  pk_import_reader(&q, path);
+  pk_sqlbuf_add(&q, " LIMIT 10");
   pk_jrows rows;
   pk_jrows_init(&rows, 10, 0);
   pk_errmsg e = {{0}};
@@ -156,7 +136,7 @@ int pk_api_import_preview(pk_req *r) {
   pk_import_table_name(path, table, sizeof table);
   char *rt = pk_jrows_join(rows.rows, 0, rows.nrows);
   json_t *out = json_pack("{s:s, s:s, s:s, s:O, s:o}", "path", path, "format",
-                          kind, "table", table, "columns",
+                          pk_import_format_of(path), "table", table, "columns",
                           rows.columns ? rows.columns : json_array(), "rows",
                           rt ? json_loads(rt, 0, NULL) : json_array());
   free(rt);

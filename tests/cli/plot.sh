@@ -86,6 +86,12 @@ is_png heat_max.png 3000
 # A time axis from a DATE column, a file source, --sql, ranges.
 expect 0 "$PIKA" plot data.csv --kind line --x day --y val -o time.png
 is_png time.png 3000
+# A file is read as pika import reads it: by its name, anything that is not
+# Parquet or JSON as CSV (DuckDB alone has no reader for a .txt file).
+cp data.csv data.txt
+expect 0 "$PIKA" plot data.txt --kind scatter --x x --y y -o txt.png
+contains "$ERR" "3000 rows" "plot of a .txt CSV"
+is_png txt.png 3000
 expect 0 "$PIKA" plot --db "$DB" --sql "SELECT x, y FROM data WHERE grp = 'a'" \
   --kind scatter --x x --y y --x-range 2:8 --y-range -1:2 --width 400 \
   --height 300 --dpi 150 -o sql.png
