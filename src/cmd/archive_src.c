@@ -86,6 +86,10 @@ const char *pk_archive_src_format(const pk_archive_src *a) {
   return a->format;
 }
 
+const char *pk_archive_src_compression(const pk_archive_src *a) {
+  return pk_import_compression_of(a->name);
+}
+
 const char *pk_archive_src_path(const pk_archive_src *a) {
   return a->tmp_path;
 }

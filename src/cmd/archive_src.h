@@ -53,6 +53,10 @@ int pk_archive_src_open(const char *path, const pk_secret_source *sec,
 /* "csv", "parquet" or "json", from the stored name. */
 const char *pk_archive_src_format(const pk_archive_src *a);
 
+/* "gzip", "zstd" or NULL: the compression of the archived file, from the
+ * stored name (data.csv.gz), which the decoded copy's name does not carry. */
+const char *pk_archive_src_compression(const pk_archive_src *a);
+
 /* Decodes the archive into a temporary file in tmpdir and verifies it;
  * blocks for the decode. *cancel (optional) non-zero stops it
  * (PK_EINTERRUPTED). PK_ECORRUPT, PK_EIO, PK_ENOSPC, PK_ENOMEM, PK_ELIMIT,

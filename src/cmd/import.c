@@ -278,6 +278,7 @@ int cmd_import(int argc, char **argv) {
     served = served_buf; /* outlives the source, for the rejects' names */
     o.sources = &served;
     o.format = pk_archive_src_format(as);
+    o.compression = pk_archive_src_compression(as);
     o.before_commit = pk_archive_src_check;
     o.before_commit_arg = as;
   }

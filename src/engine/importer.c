@@ -56,6 +56,21 @@ const char *pk_import_format_of(const char *name) {
   return kind_names[kind_of(name)];
 }
 
+const char *pk_import_compression_of(const char *name) {
+  size_t n = strlen(name);
+  return ends_with(name, n, ".gz")    ? "gzip"
+         : ends_with(name, n, ".zst") ? "zstd"
+                                      : NULL;
+}
+
+/* ", compression = '...'" when o names the sources' compression. */
+static void add_compression(pk_sqlbuf *b, const pk_import_opts *o) {
+  if (o->compression) {
+    pk_sqlbuf_add(b, ", compression = ");
+    pk_sqlbuf_literal(b, o->compression);
+  }
+}
+
 void pk_import_reader(pk_sqlbuf *b, const char *path) {
   static const char *const fn[] = {"read_csv(", "read_parquet(",
                                    "read_json_auto("};
@@ -227,6 +242,7 @@ static void add_sources(pk_sqlbuf *b, const pk_import_opts *o) {
 static int add_csv_options(pk_sqlbuf *b, const pk_import_opts *o,
                            pk_errmsg *e) {
   add_buffer_size(b);
+  add_compression(b, o);
   if (o->delimiter) {
     const char *d = o->delimiter;
     if (!strcmp(d, "\\t") || !strcasecmp(d, "tab"))
@@ -480,6 +496,12 @@ int pk_import(pk_db_conn *c, const pk_import_opts *o, pk_import_result *r,
                         "CSV options apply to CSV sources only, and '%s' is "
                         "%s",
                         o->sources[0], kind_names[kind]);
+  else if (kind == K_PARQUET &&
+           (o->compression || pk_import_compression_of(o->sources[0])))
+    err = pk_errmsg_set(e, PK_EINVAL,
+                        "'%s' is a compressed Parquet file, which DuckDB "
+                        "cannot read; decompress it first",
+                        o->sources[0]);
   else if (o->table && (!*o->table || strlen(o->table) >= sizeof r->table))
     err = pk_errmsg_set(e, PK_EINVAL, "bad table name '%s'", o->table);
   else if (o->table)
@@ -513,6 +535,8 @@ int pk_import(pk_db_conn *c, const pk_import_opts *o, pk_import_result *r,
                             ? " AS SELECT * FROM read_parquet("
                             : " AS SELECT * FROM read_json_auto(");
     add_sources(&sql, o);
+    if (kind == K_JSON)
+      add_compression(&sql, o);
     if (files.n > 1)
       pk_sqlbuf_add(&sql, ", union_by_name = true");
     pk_sqlbuf_add(&sql, ")");

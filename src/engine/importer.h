@@ -65,6 +65,9 @@ typedef struct pk_import_opts {
   /* "csv", "parquet" or "json": the sources' format, for sources whose
    * names do not tell it (a FIFO, /proc/self/fd/N); NULL: by extension. */
   const char *format;
+  /* "gzip" or "zstd": the sources' compression, for sources whose names do
+   * not tell it (a decoded archive of data.csv.gz); NULL: by extension. */
+  const char *compression;
   /* Called after the data was read and before COMMIT (NULL: none); an
    * error return rolls the import back and becomes pk_import's result.
    * For a source streamed from elsewhere that is verified only at its end
@@ -97,6 +100,9 @@ typedef struct pk_import_result {
  * (.parquet, .pq), "json" (.json, .ndjson, .jsonl) or "csv" (anything else),
  * after a .gz or .zst suffix. */
 const char *pk_import_format_of(const char *name);
+
+/* The compression a file's name says: "gzip" (.gz), "zstd" (.zst) or NULL. */
+const char *pk_import_compression_of(const char *name);
 
 /* Appends to b the table function that reads the file or glob `path` by its
  * format (pk_import_format_of), with the options Pika always gives it:

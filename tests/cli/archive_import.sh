@@ -75,6 +75,26 @@ expect 0 "$PIKA" query --db "$DB" -f csv "SELECT * FROM pq ORDER BY id"
 [ "$via_archive" = "$OUT" ] || fail "the Parquet archive's import differs"
 ls -a "$TMP" | grep -q '\.tmp$' && fail "a temp directory was left behind"
 
+# A compressed file inside an archive: the stored name (data.csv.gz,
+# rows.ndjson.zst) tells DuckDB the compression that the decoded copy's
+# name does not carry.
+gzip -c data.csv >data.csv.gz
+expect 0 "$PIKA" pipe process data.csv.gz -o gz --stages zstd:3
+expect 0 "$PIKA" import gz.adapipe --db "$DB" --table gz
+contains "$OUT" "40000 rows" "every row of a gzipped CSV in an archive"
+expect 0 "$PIKA" query --db "$DB" -f csv "SELECT * FROM gz ORDER BY id"
+[ "$via_archive" = "$OUT" ] || fail "the .csv.gz archive's import differs"
+expect 0 "$PIKA" query --db "$DB" -f ndjson -o rows.ndjson "SELECT * FROM direct"
+zstd -q rows.ndjson
+expect 0 "$PIKA" pipe process rows.ndjson.zst -o nd --stages lz4
+expect 0 "$PIKA" import nd.adapipe --db "$DB" --table nd
+contains "$OUT" "(json)" "the stored name tells JSON under .zst"
+expect 0 "$PIKA" query --db "$DB" -f csv "SELECT * FROM nd ORDER BY id"
+[ "$via_archive" = "$OUT" ] || fail "the .ndjson.zst archive's import differs"
+cp direct.parquet direct.parquet.gz
+expect 65 "$PIKA" import direct.parquet.gz --db "$DB" --table pqgz
+contains "$ERR" "compressed Parquet" "a compressed Parquet file is named"
+
 # Usage: an archive is imported on its own; secrets are for archives.
 expect 64 "$PIKA" import data.csv.adapipe data.csv --db "$DB" --table x
 expect 64 "$PIKA" import data.csv --db "$DB" --table x --password-file pw
