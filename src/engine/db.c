@@ -34,7 +34,7 @@ struct pk_db_conn {
 
 struct pk_db {
   duckdb_database ddb;
-  uint64_t memory_limit;
+  atomic_uint_fast64_t memory_limit;
   int threads;
   int nconns; /* conns[0] is the writer */
   atomic_uint_fast64_t catalog;
@@ -264,7 +264,18 @@ const char *pk_db_path(const pk_db *db) {
 }
 
 uint64_t pk_db_memory_limit(const pk_db *db) {
-  return db->memory_limit;
+  return atomic_load(&db->memory_limit);
+}
+
+int pk_db_set_memory_limit(pk_db_conn *c, uint64_t bytes, pk_errmsg *e) {
+  uint64_t m = bytes ? bytes : default_memory();
+  char q[64];
+  snprintf(q, sizeof q, "SET memory_limit = '%lluKiB'",
+           (unsigned long long)(m >> 10));
+  int err = pk_db_exec(c, q, NULL, e);
+  if (!err)
+    atomic_store(&c->db->memory_limit, m);
+  return err;
 }
 
 int pk_db_threads(const pk_db *db) {

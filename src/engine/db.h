@@ -124,6 +124,10 @@ const char *pk_db_path(const pk_db *db);
 uint64_t pk_db_memory_limit(const pk_db *db);
 int pk_db_threads(const pk_db *db);
 
+/* Sets DuckDB's memory_limit, a setting of the whole database, through c;
+ * 0: the default (see "Resources"). Errors as pk_db_exec. */
+int pk_db_set_memory_limit(pk_db_conn *c, uint64_t bytes, pk_errmsg *e);
+
 /* Bytes DuckDB's buffer manager holds now (duckdb_memory(): buffers,
  * hash tables, sort runs), into *out. Runs on a connection of its own, so
  * it does not wait for a pooled one; thread-safe. PK_EIO if DuckDB fails. */

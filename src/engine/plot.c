@@ -65,6 +65,11 @@ bool pk_plot_order_free(const pk_plot_spec *s) {
   }
 }
 
+bool pk_plot_scan_only(const pk_plot_spec *s) {
+  return s->kind != PK_PLOT_BAR && s->kind != PK_PLOT_LINE &&
+         s->kind != PK_PLOT_AREA;
+}
+
 int pk_plot_sql(const pk_plot_spec *s, const char *source, pk_sqlbuf *out,
                 pk_errmsg *e) {
   const char *kind = kind_names[s->kind];

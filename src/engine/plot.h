@@ -139,6 +139,10 @@ int pk_plot_sql(const pk_plot_spec *spec, const char *source, pk_sqlbuf *out,
  * floating-point totals depend on the order of addition. */
 bool pk_plot_order_free(const pk_plot_spec *spec);
 
+/* True when pk_plot_sql's query is a projection of its source, neither
+ * sorted (line, area) nor grouped (bar): DuckDB only streams it. */
+bool pk_plot_scan_only(const pk_plot_spec *spec);
+
 /* Loads the columns spec needs from source through the plot-column cache
  * (cache.h): a hit runs no SQL. The view's columns are named x, y, color, z
  * like pk_plot_sql's result, so pk_plot_build takes it as is. For line and

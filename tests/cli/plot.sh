@@ -104,6 +104,14 @@ expect 0 "$PIKA" plot data --db "$DB" --kind histogram --x val -o h.pdf
 checks=$((checks + 1))
 [ "$(head -c 4 h.pdf)" = "%PDF" ] || fail "h.pdf does not start with %PDF"
 
+# A plot that only scans its source caps DuckDB's memory (64 MiB); a view
+# that needs more (a list of 10M values, 80 MB) is loaded again without it.
+expect 0 "$PIKA" query --db "$DB" "CREATE VIEW wide AS SELECT unnest(l) AS x,
+  unnest(l) AS y FROM (SELECT list(i::DOUBLE) AS l FROM range(10000000) t(i))"
+expect 0 "$PIKA" plot wide --db "$DB" --kind scatter --x x --y y -o wide.png
+contains "$ERR" "10000000 rows" "a view that needs more than the cap"
+is_png wide.png 2000
+
 # Failures.
 expect 65 "$PIKA" plot data --db "$DB" --kind scatter --x nope --y y -o bad.png
 contains "$ERR" "unknown column 'nope'" "bad column is named"

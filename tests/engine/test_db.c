@@ -55,12 +55,25 @@ static void test_open_close(void) {
   pk_db_close(db);
   pk_db_close(NULL);
 
-  pk_db_config un = {.path = ":memory:", .readers = 1, .unordered = true};
+  pk_db_config un = {.path = ":memory:",
+                     .readers = 1,
+                     .unordered = true,
+                     .memory_limit = 64ull << 20};
   ASSERT_OK(pk_db_open(&un, &db, NULL));
   ASSERT_OK(pk_db_acquire(db, PK_DB_READER, &c));
   ASSERT_OK(pk_db_query_int64(
       c, "SELECT current_setting('preserve_insertion_order')::INT", &v, NULL));
   ASSERT_EQ(v, 0);
+  /* A memory limit from the config, then back to the default. */
+  ASSERT_EQ(pk_db_memory_limit(db), 64ull << 20);
+  const char *is64 =
+      "SELECT (current_setting('memory_limit') = '64.0 MiB')::INT";
+  ASSERT_OK(pk_db_query_int64(c, is64, &v, NULL));
+  ASSERT_EQ(v, 1);
+  ASSERT_OK(pk_db_set_memory_limit(c, 0, NULL));
+  ASSERT_OK(pk_db_query_int64(c, is64, &v, NULL));
+  ASSERT_EQ(v, 0);
+  ASSERT(pk_db_memory_limit(db) >= (256ull << 20));
   pk_db_release(c);
   pk_db_close(db);
 

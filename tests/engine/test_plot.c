@@ -721,6 +721,21 @@ static void test_order_free(void) {
   }
 }
 
+/* Only sorting (line, area) and grouping (bar) kinds need more of DuckDB
+ * than a scan; the SQL of the others has neither ORDER BY nor GROUP BY. */
+static void test_scan_only(void) {
+  for (int k = 0; k < PK_PLOT_KIND_COUNT; k++) {
+    pk_plot_spec s = {.kind = (pk_plot_kind)k, .x = "x", .y = "y", .z = "z"};
+    pk_sqlbuf q = {0};
+    ASSERT_OK(pk_plot_sql(&s, "SELECT * FROM t", &q, &e));
+    bool plain = !strstr(q.s, "ORDER BY") && !strstr(q.s, "GROUP BY");
+    ASSERT(pk_plot_scan_only(&s) == plain);
+    ASSERT(plain ==
+           (k != PK_PLOT_LINE && k != PK_PLOT_AREA && k != PK_PLOT_BAR));
+    pk_sqlbuf_free(&q);
+  }
+}
+
 int main(void) {
   pk_db_config cfg = {.path = ":memory:", .readers = 1};
   ASSERT_OK(pk_db_open(&cfg, &db, &e));
@@ -732,6 +747,7 @@ int main(void) {
   RUN(test_bar_box_violin_heatmap);
   RUN(test_log_binning);
   RUN(test_order_free);
+  RUN(test_scan_only);
   pk_db_release(conn);
   pk_db_close(db);
   pk_render_global_cleanup();
