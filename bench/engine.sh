@@ -2,8 +2,9 @@
 # engine.sh [PIKA] — benchmarks the data engine's commands (issue 4) as
 # whole processes against what a user would otherwise reach for: `pika plot`
 # against gnuplot and matplotlib, `pika import` against a bare DuckDB
-# CREATE TABLE ... AS FROM read_csv(...), and the first plot of a 100M-row
-# Parquet file. Run by bench/run.sh (`make bench`) after bench/pipe.sh.
+# CREATE TABLE ... AS FROM read_csv(...), and the first plot of 100M rows
+# from a Parquet file and from a table in a DuckDB file. Run by bench/run.sh
+# (`make bench`) after bench/pipe.sh.
 #
 # Inputs are generated once with `pika query "COPY (...) TO ..."` and cached
 # under bench/out/ (git-ignored); they are read once before timing so that
@@ -236,3 +237,31 @@ echo "#   $(stat -c %s "$pq") bytes, page-cache warm, no database: scan, aggrega
 echo "engine.plot.parquet$((plot_rows / 1000000))m $(med pq_plot) s"
 echo "# goal <= 3 s: $(goal "$(med pq_plot)" "<=" 3)"
 echo "engine.plot.parquet$((plot_rows / 1000000))m.rss $(mib "$(rss pq_plot)") MiB"
+
+# ---- 4. first plot of the same 100M rows from a table in a DuckDB file ------
+
+tdb=$dir/engine-t$((plot_rows / 1000000))m.duckdb
+have_kb=$(df -Pk "$dir" | awk 'NR==2 {print $4}')
+if [ ! -f "$tdb" ] && [ "$have_kb" -lt $((4 << 20)) ]; then
+  echo "# engine.plot.table: skipped: $dir has $((have_kb >> 10)) MiB free, needs 4 GiB"
+  exit 0
+fi
+if [ ! -f "$tdb" ]; then
+  rm -f "$tdb.tmp" "$tdb.tmp.wal"
+  "$pika" import "$pq" --db "$tdb.tmp" --table pts >>"$log" 2>&1 || die "importing $pq failed (see $log)"
+  mv "$tdb.tmp" "$tdb"
+fi
+cat "$tdb" >/dev/null
+tbl_plot() { "${TIME[@]}" "$pika" plot pts --db "$tdb" --kind scatter --x x --y y -o "$X.tbl.png"; }
+rm_tbl_plot() { rm -f "$X.tbl.png"; }
+T=() R=()
+for ((i = 0; i < runs; i++)); do
+  read -r t kb < <(timed tbl_plot)
+  T[tbl_plot]="${T[tbl_plot]:-} $t"
+  R[tbl_plot]="${R[tbl_plot]:-} $kb"
+done
+echo "# pika plot TABLE --db FILE --kind scatter --x x --y y -o OUT.png: the Parquet file's rows imported"
+echo "#   (untimed) into a DuckDB file of $(stat -c %s "$tdb") bytes, page-cache warm; $runs runs $(rng tbl_plot) s"
+echo "engine.plot.table$((plot_rows / 1000000))m $(med tbl_plot) s"
+echo "# goal <= 3 s: $(goal "$(med tbl_plot)" "<=" 3)"
+echo "engine.plot.table$((plot_rows / 1000000))m.rss $(mib "$(rss tbl_plot)") MiB"
