@@ -226,21 +226,28 @@ gen "$pq" "SELECT random() AS x, random() * 100 + 50 * sin(i / 1e7) AS y FROM ra
 cat "$pq" >/dev/null
 pq_plot() { "${TIME[@]}" "$pika" plot "$pq" --kind scatter --x x --y y -o "$X.pq.png"; }
 rm_pq_plot() { rm -f "$X.pq.png"; }
-T=() R=()
-for ((i = 0; i < runs; i++)); do
-  read -r t kb < <(timed pq_plot)
-  T[pq_plot]="${T[pq_plot]:-} $t"
-  R[pq_plot]="${R[pq_plot]:-} $kb"
-done
-echo "# pika plot FILE.parquet --kind scatter --x x --y y -o OUT.png: $plot_rows rows of two DOUBLEs,"
-echo "#   $(stat -c %s "$pq") bytes, page-cache warm, no database: scan, aggregate, render; $runs runs $(rng pq_plot) s"
-echo "engine.plot.parquet$((plot_rows / 1000000))m $(med pq_plot) s"
-echo "# goal <= 3 s: $(goal "$(med pq_plot)" "<=" 3)"
-echo "engine.plot.parquet$((plot_rows / 1000000))m.rss $(mib "$(rss pq_plot)") MiB"
+mrows=$((plot_rows / 1000000))
+
+# first_plot FN NAME WHAT: times FN $runs times; prints NAME's median
+# against the 3 s goal and its peak RSS, WHAT (the input) in the comment.
+first_plot() {
+  T=() R=()
+  for ((i = 0; i < runs; i++)); do
+    read -r t kb < <(timed "$1")
+    T[$1]="${T[$1]:-} $t"
+    R[$1]="${R[$1]:-} $kb"
+  done
+  echo "# $3; $runs runs $(rng "$1") s"
+  echo "$2 $(med "$1") s"
+  echo "# goal <= 3 s: $(goal "$(med "$1")" "<=" 3)"
+  echo "$2.rss $(mib "$(rss "$1")") MiB"
+}
+first_plot pq_plot "engine.plot.parquet${mrows}m" "pika plot FILE.parquet --kind scatter --x x --y y -o OUT.png: $plot_rows rows
+#   of two DOUBLEs, $(stat -c %s "$pq") bytes, page-cache warm, no database: scan, aggregate, render"
 
 # ---- 4. first plot of the same 100M rows from a table in a DuckDB file ------
 
-tdb=$dir/engine-t$((plot_rows / 1000000))m.duckdb
+tdb=$dir/engine-t${mrows}m.duckdb
 have_kb=$(df -Pk "$dir" | awk 'NR==2 {print $4}')
 if [ ! -f "$tdb" ] && [ "$have_kb" -lt $((4 << 20)) ]; then
   echo "# engine.plot.table: skipped: $dir has $((have_kb >> 10)) MiB free, needs 4 GiB"
@@ -254,14 +261,5 @@ fi
 cat "$tdb" >/dev/null
 tbl_plot() { "${TIME[@]}" "$pika" plot pts --db "$tdb" --kind scatter --x x --y y -o "$X.tbl.png"; }
 rm_tbl_plot() { rm -f "$X.tbl.png"; }
-T=() R=()
-for ((i = 0; i < runs; i++)); do
-  read -r t kb < <(timed tbl_plot)
-  T[tbl_plot]="${T[tbl_plot]:-} $t"
-  R[tbl_plot]="${R[tbl_plot]:-} $kb"
-done
-echo "# pika plot TABLE --db FILE --kind scatter --x x --y y -o OUT.png: the Parquet file's rows imported"
-echo "#   (untimed) into a DuckDB file of $(stat -c %s "$tdb") bytes, page-cache warm; $runs runs $(rng tbl_plot) s"
-echo "engine.plot.table$((plot_rows / 1000000))m $(med tbl_plot) s"
-echo "# goal <= 3 s: $(goal "$(med tbl_plot)" "<=" 3)"
-echo "engine.plot.table$((plot_rows / 1000000))m.rss $(mib "$(rss tbl_plot)") MiB"
+first_plot tbl_plot "engine.plot.table${mrows}m" "pika plot TABLE --db FILE --kind scatter --x x --y y -o OUT.png: the
+#   Parquet file's rows imported (untimed) into a DuckDB file of $(stat -c %s "$tdb") bytes, page-cache warm"
