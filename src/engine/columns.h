@@ -56,12 +56,15 @@ typedef struct pk_col {
 
 typedef struct pk_cols {
   size_t nrows, ncols;
-  pk_col *cols; /* ncols columns in result order */
+  pk_col *cols;      /* ncols columns in result order */
+  size_t prefaulted; /* bytes per column faulted in ahead of the loader */
 } pk_cols;
 
 /* Runs sql on c and loads every column of the last statement's result.
  * *out is freed with pk_cols_free. Blocks until done; an interrupt of c
- * (pk_db_interrupt) stops it with PK_EINTERRUPTED. */
+ * (pk_db_interrupt) stops it with PK_EINTERRUPTED. A large result's arrays
+ * are faulted in ahead of it by a second thread, as far as DuckDB's
+ * progress says the result will reach (see columns.c). */
 int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e);
 
 /* The column named name (exact match first, then ASCII case-insensitive, as

@@ -94,6 +94,23 @@ static void test_columns_types(void) {
   ASSERT_STREQ(cs->cols[1].labels[(size_t)cs->cols[1].v[123456]], "g456");
   pk_cols_free(cs);
 
+  /* A result large enough to be faulted in ahead of the loader (48 MB a
+   * column, from a table, whose scan DuckDB reports progress for): every
+   * value where the loader wrote it, the extent, nothing past the end. */
+  exec("CREATE TABLE pf AS SELECT i::DOUBLE AS a, -2.0 * i AS b FROM "
+       "range(6000000) t(i)");
+  cs = load("SELECT * FROM pf");
+  ASSERT_UEQ(cs->nrows, 6000000);
+  ASSERT(cs->prefaulted > 0);
+  size_t bad = 0;
+  for (size_t r = 0; r < cs->nrows; r++)
+    bad += cs->cols[0].v[r] + cs->cols[1].v[r] / 2 != 0;
+  ASSERT_UEQ(bad, 0);
+  ASSERT_DEQ(cs->cols[0].max, 5999999, 0);
+  ASSERT_DEQ(cs->cols[1].min, -11999998, 0);
+  pk_cols_free(cs);
+  exec("DROP TABLE pf");
+
   ASSERT_ERR(pk_cols_load(conn, "SELECT [1, 2] AS l", &cs, &e), PK_EINVAL);
   ASSERT(strstr(e.text, "'l'"));
   ASSERT_ERR(pk_cols_load(conn, "SELECT nope FROM range(3)", &cs, &e),
