@@ -65,7 +65,8 @@ typedef struct colstate {
   size_t labcap;
 } colstate;
 
-/* The prefault thread's state (see prefault_run); under mu. */
+/* The prefault thread's state (see prefault_run); target, done and stop
+ * under mu. */
 typedef struct prefault {
   pthread_t th;
   pthread_mutex_t mu;
@@ -74,7 +75,9 @@ typedef struct prefault {
   size_t target; /* bytes per column to fault in */
   size_t start;  /* bytes per column the loader had written at the start */
   size_t done;   /* bytes per column faulted in or written */
-  bool stop, failed, running;
+  bool stop;
+  /* The loader's own: the thread runs; it must not start (again). */
+  bool running, failed;
 } prefault;
 
 typedef struct loader {
@@ -211,6 +214,9 @@ static int on_begin(void *arg, duckdb_result *res) {
  * demand from a DuckDB table and 0.55x from Parquet (docs/ENGINE.md); a
  * thread that merely stayed a fixed distance ahead, with no estimate,
  * faulted pages past the end and was slower than none. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels say EINVAL */
+#endif
 #define PREFAULT_START ((size_t)16 << 20)
 #define PREFAULT_LEAD_MIN ((size_t)64 << 20)
 #define PREFAULT_STEP ((size_t)4 << 20)
@@ -232,10 +238,8 @@ static void *prefault_run(void *arg) {
                0 ||
            errno == EINTR;
     pthread_mutex_lock(&pf->mu);
-    if (!ok) { /* an older kernel, or no memory: the loader faults alone */
-      pf->failed = true;
+    if (!ok) /* an older kernel, or no memory: the loader faults alone */
       break;
-    }
     pf->done = at + n;
   }
   pthread_mutex_unlock(&pf->mu);
