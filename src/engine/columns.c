@@ -76,7 +76,9 @@ typedef struct prefault {
   size_t start;  /* bytes per column the loader had written at the start */
   size_t done;   /* bytes per column faulted in or written */
   bool stop;
-  /* The loader's own: the thread runs; it must not start (again). */
+  /* The loader's own: the last target given; the thread runs; it must not
+   * start (again). */
+  size_t asked;
   bool running, failed;
 } prefault;
 
@@ -264,7 +266,7 @@ static void prefault_note(loader *L) {
     target = L->cs->cols[0].vmap;
   if (!pf->running) {
     pf->cs = L->cs;
-    pf->target = target;
+    pf->asked = pf->target = target;
     pf->start = pf->done = filled;
     if (pthread_mutex_init(&pf->mu, NULL)) {
       pf->failed = true;
@@ -284,11 +286,14 @@ static void prefault_note(loader *L) {
     pf->running = true;
     return;
   }
+  /* In steps, so that a waiting thread is woken (a futex call) once per
+   * step, not once per 2048-row chunk. */
+  if (target < pf->asked + PREFAULT_STEP)
+    return;
+  pf->asked = target;
   pthread_mutex_lock(&pf->mu);
-  if (target > pf->target) {
-    pf->target = target;
-    pthread_cond_signal(&pf->cv);
-  }
+  pf->target = target;
+  pthread_cond_signal(&pf->cv);
   pthread_mutex_unlock(&pf->mu);
 }
 
