@@ -95,9 +95,9 @@ static bool source_is_file(const char *src) {
 
 /* The source as a query: a file read as pika import reads it, or a quoted
  * table. */
-static void source_sql(const char *src, pk_sqlbuf *b) {
+static void source_sql(const char *src, bool file, pk_sqlbuf *b) {
   pk_sqlbuf_add(b, "SELECT * FROM ");
-  if (source_is_file(src))
+  if (file)
     pk_import_reader(b, src);
   else
     pk_sqlbuf_ident(b, src);
@@ -256,10 +256,11 @@ int cmd_plot(int argc, char **argv) {
 
   pk_errmsg e = {{0}};
   pk_sqlbuf srcq = {0}, q = {0};
+  bool from_file = !sql && source_is_file(src);
   if (sql)
     pk_sqlbuf_add(&srcq, sql);
   else
-    source_sql(src, &srcq);
+    source_sql(src, from_file, &srcq);
   int err = srcq.err ? pk_errmsg_set(&e, PK_ENOMEM, "out of memory")
                      : pk_plot_sql(&s, srcq.s, &q, &e);
   if (err) {
@@ -277,7 +278,7 @@ int cmd_plot(int argc, char **argv) {
    * pool reuses its buffers: a scatter of a 100M-row table in a DuckDB file
    * took 0.35x the time and 1.6 GB instead of 2.9 GB (docs/ENGINE.md).
    * Files are read outside the pool, and for them the cap showed no gain. */
-  bool capped = !sql && !source_is_file(src) && pk_plot_scan_only(&s);
+  bool capped = !sql && !from_file && pk_plot_scan_only(&s);
   uint64_t t0 = pk_now_ns();
   pk_db *db = NULL;
   pk_db_config cfg = {.path = dbpath,

@@ -19,6 +19,9 @@
 
 enum kind { K_CSV, K_PARQUET, K_JSON };
 static const char *const kind_names[] = {"csv", "parquet", "json"};
+/* DuckDB's table function for each kind. */
+static const char *const reader_fn[] = {"read_csv", "read_parquet",
+                                        "read_json_auto"};
 
 static bool ends_with(const char *s, size_t n, const char *suffix) {
   size_t k = strlen(suffix);
@@ -72,10 +75,8 @@ static void add_compression(pk_sqlbuf *b, const pk_import_opts *o) {
 }
 
 void pk_import_reader(pk_sqlbuf *b, const char *path) {
-  static const char *const fn[] = {"read_csv(", "read_parquet(",
-                                   "read_json_auto("};
   enum kind k = kind_of(path);
-  pk_sqlbuf_add(b, fn[k]);
+  pk_sqlbuf_addf(b, "%s(", reader_fn[k]);
   pk_sqlbuf_literal(b, path);
   if (k == K_CSV)
     add_buffer_size(b);
@@ -531,9 +532,7 @@ int pk_import(pk_db_conn *c, const pk_import_opts *o, pk_import_result *r,
   pk_sqlbuf_add(&sql, "CREATE TABLE main.");
   pk_sqlbuf_ident(&sql, r->table);
   if (kind != K_CSV) {
-    pk_sqlbuf_add(&sql, kind == K_PARQUET
-                            ? " AS SELECT * FROM read_parquet("
-                            : " AS SELECT * FROM read_json_auto(");
+    pk_sqlbuf_addf(&sql, " AS SELECT * FROM %s(", reader_fn[kind]);
     add_sources(&sql, o);
     if (kind == K_JSON)
       add_compression(&sql, o);
