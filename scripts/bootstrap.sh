@@ -26,6 +26,7 @@ APT_PACKAGES=(
   strace            # tests/cli/pipe.sh: which outputs are fsynced
   # headless plotting: cairo draws, pango lays out text, DejaVu to draw it with
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
+  libfast-float-dev # correctly rounded number parsing for pika plot's CSV reader
   # the tools the pipeline's benchmarks compare with
   zstd lz4 age time     # time: GNU /usr/bin/time, peak memory in bench/pipe.sh
   gnuplot-nox python3-matplotlib   # bench/engine.sh: pika plot vs gnuplot, matplotlib

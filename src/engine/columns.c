@@ -212,7 +212,7 @@ static int on_begin(void *arg, duckdb_result *res) {
  * far / fraction done. To bound what a wrong estimate costs (a filter whose
  * matches all come first), it never runs more than the loaded size (at
  * least PREFAULT_LEAD_MIN) ahead; pages faulted past the end go back in
- * finish(). `pika plot` of 100M rows took 0.79x the time of faulting on
+ * pk_cols_shrink(). `pika plot` of 100M rows took 0.79x the time of faulting on
  * demand from a DuckDB table and 0.55x from Parquet (docs/ENGINE.md); a
  * thread that merely stayed a fixed distance ahead, with no estimate,
  * faulted pages past the end and was slower than none. */
@@ -366,13 +366,12 @@ static int grow(loader *L, size_t need) {
   return PK_OK;
 }
 
-/* Gives back what the reservation did not use: small columns move to
- * malloc (a mapping per tiny column would waste a VMA and 2 MiB pages),
- * large ones are trimmed to whole huge pages. */
-static int finish(loader *L) {
-  size_t used = L->cs->nrows * sizeof(double);
-  for (size_t i = 0; i < L->cs->ncols; i++) {
-    pk_col *col = &L->cs->cols[i];
+/* Small columns move to malloc: a mapping per tiny column would waste a
+ * VMA and 2 MiB pages. */
+int pk_cols_shrink(pk_cols *cs) {
+  size_t used = cs->nrows * sizeof(double);
+  for (size_t i = 0; i < cs->ncols; i++) {
+    pk_col *col = &cs->cols[i];
     if (!col->vmap)
       continue;
     if (used < HUGE_BYTES) {
@@ -559,7 +558,7 @@ int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e) {
   pk_db_sink sink = {.begin = on_begin, .chunk = on_chunk, .arg = &L};
   int err = pk_db_exec(c, sql, &sink, e);
   prefault_stop(&L);
-  if (!err && (grow(&L, 1) || finish(&L)))
+  if (!err && (grow(&L, 1) || pk_cols_shrink(cs)))
     err = pk_errmsg_set(e, PK_ENOMEM, "out of memory");
   if (L.st) {
     for (size_t i = 0; i < cs->ncols; i++) {

@@ -78,6 +78,12 @@ void pk_cols_free(pk_cols *cs);
  * v NULL. */
 void pk_col_free_values(pk_col *col);
 
+/* Gives back what the columns' reservations (vmap) did not use of nrows
+ * values: columns under 2 MiB move to malloc, larger ones are trimmed to
+ * whole huge pages. For loaders that fill a pk_cols themselves (csvnum.h).
+ * PK_OK or PK_ENOMEM. */
+int pk_cols_shrink(pk_cols *cs);
+
 /* Anonymous memory for large arrays the way the columns get it (see
  * "Memory"): *bytes rounded up to whole 2 MiB pages (and set to that), 2 MiB-
  * aligned, transparent huge pages asked for, pages backed only once

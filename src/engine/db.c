@@ -351,6 +351,27 @@ static void publish_progress(pk_db_conn *c) {
   atomic_store(&c->total, p.total_rows_to_process);
 }
 
+void pk_db_work_begin(pk_db_conn *c) {
+  atomic_store(&c->pct_bits, 0);
+  atomic_store(&c->rows, 0);
+  atomic_store(&c->total, 0);
+  atomic_store(&c->start_ns, pk_now_ns());
+  atomic_store(&c->running, true);
+}
+
+void pk_db_work_progress(pk_db_conn *c, double percent, uint64_t rows,
+                         uint64_t total) {
+  uint64_t bits;
+  memcpy(&bits, &percent, sizeof bits);
+  atomic_store(&c->pct_bits, bits);
+  atomic_store(&c->rows, rows);
+  atomic_store(&c->total, total);
+}
+
+void pk_db_work_end(pk_db_conn *c) {
+  atomic_store(&c->running, false);
+}
+
 void pk_db_progress(pk_db_conn *c, pk_db_progress_info *out) {
   uint64_t bits = atomic_load(&c->pct_bits);
   double pct;

@@ -204,6 +204,15 @@ typedef struct pk_db_progress_info {
  * executing thread. Thread-safe. */
 void pk_db_progress(pk_db_conn *c, pk_db_progress_info *out);
 
+/* Work that runs outside DuckDB on the connection's behalf (csvnum.h's
+ * reader) reports through the connection as a statement would: begin marks
+ * it running, progress publishes (any thread), end marks it done. A
+ * pk_db_watch then draws it, and the work polls pk_db_interrupted. */
+void pk_db_work_begin(pk_db_conn *c);
+void pk_db_work_progress(pk_db_conn *c, double percent, uint64_t rows,
+                         uint64_t total);
+void pk_db_work_end(pk_db_conn *c);
+
 /* ---- a watcher thread: progress and cancellation ------------------------ */
 
 typedef struct pk_db_watch pk_db_watch;

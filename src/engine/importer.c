@@ -83,6 +83,13 @@ void pk_import_reader(pk_sqlbuf *b, const char *path) {
   pk_sqlbuf_add(b, ")");
 }
 
+void pk_import_sniff(pk_sqlbuf *b, const char *path) {
+  pk_sqlbuf_add(b, "sniff_csv(");
+  pk_sqlbuf_literal(b, path);
+  add_buffer_size(b);
+  pk_sqlbuf_add(b, ")");
+}
+
 static int kind_named(const char *format, enum kind *k) {
   for (int i = 0; i < 3; i++)
     if (!strcmp(format, kind_names[i])) {

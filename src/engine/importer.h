@@ -112,6 +112,11 @@ const char *pk_import_compression_of(const char *name);
  */
 void pk_import_reader(pk_sqlbuf *b, const char *path);
 
+/* Appends to b sniff_csv(path, ...) with the options pk_import_reader gives
+ * read_csv, so its dialect, header and types are those that read_csv
+ * detects for the file. */
+void pk_import_sniff(pk_sqlbuf *b, const char *path);
+
 /* The default table name for a source path: the file name without
  * directories, an .adapipe suffix and extensions (compression suffix
  * included), every character

@@ -123,6 +123,22 @@ int pk_plot_sql(const pk_plot_spec *s, const char *source, pk_sqlbuf *out,
   return out->err ? pk_errmsg_set(e, PK_ENOMEM, "out of memory") : PK_OK;
 }
 
+size_t pk_plot_columns(const pk_plot_spec *s, const char *cols[4],
+                       const char *alias[4]) {
+  bool has_y = s->kind != PK_PLOT_HISTOGRAM;
+  bool has_color = has_y && s->kind != PK_PLOT_HEATMAP &&
+                   s->kind != PK_PLOT_BOX && s->kind != PK_PLOT_VIOLIN;
+  size_t n = 0;
+  cols[n] = s->x, alias[n++] = "x";
+  if (has_y && s->y)
+    cols[n] = s->y, alias[n++] = "y";
+  if (has_color && s->color)
+    cols[n] = s->color, alias[n++] = "color";
+  if (s->kind == PK_PLOT_HEATMAP && s->agg != PK_KAGG_COUNT && s->z)
+    cols[n] = s->z, alias[n++] = "z";
+  return n;
+}
+
 int pk_plot_load(pk_cache *cache, pk_db_conn *conn, const pk_plot_spec *s,
                  const char *source, pk_cache_cols **out, pk_errmsg *e) {
   *out = NULL;
@@ -139,16 +155,7 @@ int pk_plot_load(pk_cache *cache, pk_db_conn *conn, const pk_plot_spec *s,
     alias[n] = cols[n] = "y", n++;
     err = pk_cache_cols_get(cache, conn, q.s, cols, alias, n, NULL, out, e);
   } else if (!err) {
-    bool has_y = s->kind != PK_PLOT_HISTOGRAM;
-    bool has_color = has_y && s->kind != PK_PLOT_HEATMAP &&
-                     s->kind != PK_PLOT_BOX && s->kind != PK_PLOT_VIOLIN;
-    cols[n] = s->x, alias[n++] = "x";
-    if (has_y && s->y)
-      cols[n] = s->y, alias[n++] = "y";
-    if (has_color && s->color)
-      cols[n] = s->color, alias[n++] = "color";
-    if (s->kind == PK_PLOT_HEATMAP && s->agg != PK_KAGG_COUNT && s->z)
-      cols[n] = s->z, alias[n++] = "z";
+    n = pk_plot_columns(s, cols, alias);
     bool ordered = s->kind == PK_PLOT_LINE || s->kind == PK_PLOT_AREA;
     err = pk_cache_cols_get(cache, conn, source, cols, alias, n,
                             ordered ? s->x : NULL, out, e);

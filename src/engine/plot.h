@@ -143,6 +143,12 @@ bool pk_plot_order_free(const pk_plot_spec *spec);
  * sorted (line, area) nor grouped (bar): DuckDB only streams it. */
 bool pk_plot_scan_only(const pk_plot_spec *spec);
 
+/* The source columns a kind other than bar loads (cols, at most 4) and
+ * their names in pk_plot_sql's result (alias: x, y, color, z), in its
+ * order; returns how many. */
+size_t pk_plot_columns(const pk_plot_spec *spec, const char *cols[4],
+                       const char *alias[4]);
+
 /* Loads the columns spec needs from source through the plot-column cache
  * (cache.h): a hit runs no SQL. The view's columns are named x, y, color, z
  * like pk_plot_sql's result, so pk_plot_build takes it as is. For line and
