@@ -22,11 +22,13 @@
  *   - every wanted column typed DOUBLE or BIGINT by the sniffer;
  * and, while reading, every line has the sniffed number of fields, no field
  * holds the quote character (so a newline always ends a row), and every
- * wanted field is empty (NULL, NaN in the arrays) or a plain decimal
- * number, -?D+(.D+)?([eE][+-]?D+)?, that is finite, and for a BIGINT column
- * an integer in range. Anything else ends it with PK_EUNSUPPORTED and a
- * sentence, having used nothing of the caller's; the caller then reads the
- * file through DuckDB, which also reports bad rows its own way. Doubles are
+ * wanted field is empty (NULL, NaN in the arrays) or a decimal number in
+ * fast_float's general form (DuckDB's own parser) that starts and ends with
+ * a digit after an optional '-' (so not "inf", ".5" or "5."), has no
+ * leading zeros (DuckDB's sniffer takes "007" for text) and is finite; for
+ * a BIGINT column, -?D+ in range. Anything else ends it with PK_EUNSUPPORTED
+ * and a sentence, having used nothing of the caller's; the caller then reads
+ * the file through DuckDB, which also reports bad rows its own way. Doubles are
  * correctly rounded, as DuckDB's (also fast_float) are; the tests compare
  * the two bit for bit.
  *
