@@ -284,8 +284,7 @@ static void run_share(void *ctx, unsigned part, size_t lo, size_t hi) {
                               memory_order_relaxed);
     if (part == 0) {
       uint64_t rd = atomic_load_explicit(&J->read, memory_order_relaxed);
-      pk_db_work_progress(J->conn, 100.0 * (double)rd / (double)J->size, rd,
-                          (uint64_t)J->size);
+      pk_db_work_progress(J->conn, 100.0 * (double)rd / (double)J->size, 0, 0);
     }
     if (done || eof)
       break;

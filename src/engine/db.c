@@ -341,16 +341,6 @@ bool pk_db_interrupted(pk_db_conn *c) {
 
 /* ---- progress -------------------------------------------------------- */
 
-static void publish_progress(pk_db_conn *c) {
-  duckdb_query_progress_type p = duckdb_query_progress(c->con);
-  uint64_t bits;
-  double pct = p.percentage;
-  memcpy(&bits, &pct, sizeof bits);
-  atomic_store(&c->pct_bits, bits);
-  atomic_store(&c->rows, p.rows_processed);
-  atomic_store(&c->total, p.total_rows_to_process);
-}
-
 void pk_db_work_begin(pk_db_conn *c) {
   atomic_store(&c->pct_bits, 0);
   atomic_store(&c->rows, 0);
@@ -370,6 +360,12 @@ void pk_db_work_progress(pk_db_conn *c, double percent, uint64_t rows,
 
 void pk_db_work_end(pk_db_conn *c) {
   atomic_store(&c->running, false);
+}
+
+static void publish_progress(pk_db_conn *c) {
+  duckdb_query_progress_type p = duckdb_query_progress(c->con);
+  pk_db_work_progress(c, p.percentage, p.rows_processed,
+                      p.total_rows_to_process);
 }
 
 void pk_db_progress(pk_db_conn *c, pk_db_progress_info *out) {
@@ -437,11 +433,7 @@ static int run_one(pk_db_conn *c, duckdb_prepared_statement stmt,
   duckdb_pending_result pend = NULL;
   if (atomic_load(&c->intr))
     return fail(e, PK_EINTERRUPTED, "interrupted");
-  atomic_store(&c->pct_bits, 0);
-  atomic_store(&c->rows, 0);
-  atomic_store(&c->total, 0);
-  atomic_store(&c->start_ns, pk_now_ns());
-  atomic_store(&c->running, true);
+  pk_db_work_begin(c);
   int err = PK_OK;
   if (duckdb_pending_prepared_streaming(stmt, &pend) != DuckDBSuccess) {
     const char *msg = duckdb_pending_error(pend);

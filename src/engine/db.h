@@ -205,9 +205,10 @@ typedef struct pk_db_progress_info {
 void pk_db_progress(pk_db_conn *c, pk_db_progress_info *out);
 
 /* Work that runs outside DuckDB on the connection's behalf (csvnum.h's
- * reader) reports through the connection as a statement would: begin marks
- * it running, progress publishes (any thread), end marks it done. A
- * pk_db_watch then draws it, and the work polls pk_db_interrupted. */
+ * reader) reports through the connection as a statement does: begin marks
+ * it running, progress publishes (any thread; rows and total may be 0 when
+ * only the percentage is known), end marks it done. A pk_db_watch then
+ * draws it, and the work polls pk_db_interrupted. */
 void pk_db_work_begin(pk_db_conn *c);
 void pk_db_work_progress(pk_db_conn *c, double percent, uint64_t rows,
                          uint64_t total);
