@@ -18,12 +18,14 @@
 #include "cmd/exit.h"
 #include "engine/db.h"
 #include "engine/importer.h"
+#include "engine/plot_stream.h"
 #include "render/render.h"
 #include "server/server.h"
 
 const char cmd_open_usage[] =
     "usage: pika open [SOURCE...] [--db FILE] [--port N] [--no-browser]\n"
     "                 [--query-timeout SECS] [--index-min-rows N]\n"
+    "                 [--stream-min-rows N]\n"
     "\n"
     "Imports each SOURCE (CSV, Parquet, JSON; as 'pika import' does, one\n"
     "table per file named after it, replacing a table of that name) into\n"
@@ -43,6 +45,11 @@ const char cmd_open_usage[] =
     "                        a density index of its x and y in the\n"
     "                        background so that zooms read less (default\n"
     "                        4194304; 0: never)\n"
+    "  --stream-min-rows N   a scatter, density or count heatmap over at "
+    "least\n"
+    "                        N rows is drawn while the rows stream past, and\n"
+    "                        its columns are cached in the background after\n"
+    "                        (default 1048576; 0: never, cache them first)\n"
     "\n"
     "Runs until Ctrl-C (SIGINT) or SIGTERM: running queries are interrupted\n"
     "and the server stops; the exit status is then 0.\n";
@@ -117,16 +124,18 @@ static int import_sources(pk_db *db, char **src, int n) {
 }
 
 int cmd_open(int argc, char **argv) {
-  enum { O_DB = 256, O_PORT, O_NOBROWSER, O_TIMEOUT, O_INDEX };
+  enum { O_DB = 256, O_PORT, O_NOBROWSER, O_TIMEOUT, O_INDEX, O_STREAM };
   static const struct option opts[] = {
       {"db", required_argument, NULL, O_DB},
       {"port", required_argument, NULL, O_PORT},
       {"no-browser", no_argument, NULL, O_NOBROWSER},
       {"query-timeout", required_argument, NULL, O_TIMEOUT},
       {"index-min-rows", required_argument, NULL, O_INDEX},
+      {"stream-min-rows", required_argument, NULL, O_STREAM},
       {0}};
   const char *dbpath = NULL;
-  long port = 0, timeout = 600, index_min = (long)PK_INDEX_MIN_ROWS;
+  long port = 0, timeout = 600, index_min = (long)PK_INDEX_MIN_ROWS,
+       stream_min = (long)PK_PLOT_STREAM_MIN_ROWS;
   bool browser = true;
   pk_cli_reset();
   int c;
@@ -154,6 +163,11 @@ int cmd_open(int argc, char **argv) {
       if (parse_uint(optarg, 1L << 40, &index_min))
         return pk_cli_usage_error(
             "open", "--index-min-rows takes a row count, not '%s'", optarg);
+      break;
+    case O_STREAM:
+      if (parse_uint(optarg, 1L << 40, &stream_min))
+        return pk_cli_usage_error(
+            "open", "--stream-min-rows takes a row count, not '%s'", optarg);
       break;
     default:
       return pk_cli_status(c);
@@ -188,11 +202,12 @@ int cmd_open(int argc, char **argv) {
   }
 
   pk_server *srv = NULL;
-  pk_server_config sc = {.db = db,
-                         .port = (int)port,
-                         .query_timeout_s = (unsigned)timeout,
-                         .index_min_rows =
-                             index_min ? (uint64_t)index_min : UINT64_MAX};
+  pk_server_config sc = {
+      .db = db,
+      .port = (int)port,
+      .query_timeout_s = (unsigned)timeout,
+      .index_min_rows = index_min ? (uint64_t)index_min : UINT64_MAX,
+      .stream_min_rows = stream_min ? (uint64_t)stream_min : UINT64_MAX};
   err = pk_server_start(&sc, &srv, &e);
   if (err) {
     pk_db_close(db);

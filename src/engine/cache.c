@@ -644,10 +644,47 @@ static entry *new_cols_entry(XXH128_hash_t key, uint64_t version,
   return en;
 }
 
-int pk_cache_cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
-                      const char *const *columns, const char *const *aliases,
-                      size_t n, const char *order_by, pk_cache_cols **out,
-                      pk_errmsg *e) {
+/* The shape of a hollow load as the view would name it: columns[i] of cs
+ * (by the entry's distinct names) as aliases[i], without labels. Frees
+ * cs. NULL when out of memory. */
+static pk_cols *shape_view(pk_cols *cs, char *const *names, size_t nnames,
+                           const char *const *columns,
+                           const char *const *aliases, size_t n) {
+  pk_cols *v = calloc(1, sizeof *v);
+  if (v && !(v->cols = calloc(n, sizeof *v->cols))) {
+    free(v);
+    v = NULL;
+  }
+  for (size_t i = 0; v && i < n; i++) {
+    const pk_col *src = &cs->cols[name_index(names, nnames, columns[i])];
+    pk_col *d = &v->cols[v->ncols];
+    *d = (pk_col){.is_categorical = src->is_categorical,
+                  .is_time = src->is_time,
+                  .ranged = src->ranged,
+                  .min = src->min,
+                  .max = src->max};
+    if (!(d->name = strdup(aliases ? aliases[i] : columns[i]))) {
+      pk_cols_free(v);
+      v = NULL;
+      break;
+    }
+    v->ncols++;
+  }
+  if (v) {
+    v->nrows = cs->nrows;
+    v->hollow = true;
+  }
+  pk_cols_free(cs);
+  return v;
+}
+
+/* pk_cache_cols_get and pk_cache_cols_try: a miss loads at most keep rows
+ * (SIZE_MAX: all) and, for a larger result, caches nothing and sets
+ * *shape. */
+static int cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
+                    const char *const *columns, const char *const *aliases,
+                    size_t n, const char *order_by, size_t keep,
+                    pk_cache_cols **out, pk_cols **shape, pk_errmsg *e) {
   *out = NULL;
   if (!n)
     return pk_errmsg_set(e, PK_EINVAL, "no columns requested");
@@ -681,8 +718,17 @@ int pk_cache_cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
     pk_cols *cs = NULL;
     int err = cols_sql(source, mine->names, mine->nnames, order_by, &sql)
                   ? pk_errmsg_set(e, PK_ENOMEM, "out of memory")
-                  : pk_cols_load(conn, sql.s, &cs, e);
+                  : pk_cols_load_capped(conn, sql.s, keep, &cs, e);
     pk_sqlbuf_free(&sql);
+    if (!err && cs->hollow) {
+      /* Too large to load now: waiters load it themselves. */
+      *shape = shape_view(cs, mine->names, mine->nnames, columns, aliases, n);
+      if (!*shape)
+        err = pk_errmsg_set(e, PK_ENOMEM, "out of memory");
+      abandon(c, mine);
+      free(h);
+      return err;
+    }
     if (err) {
       abandon(c, mine);
       free(h);
@@ -713,6 +759,23 @@ int pk_cache_cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
   }
   *out = h;
   return PK_OK;
+}
+
+int pk_cache_cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
+                      const char *const *columns, const char *const *aliases,
+                      size_t n, const char *order_by, pk_cache_cols **out,
+                      pk_errmsg *e) {
+  return cols_get(c, conn, source, columns, aliases, n, order_by, SIZE_MAX, out,
+                  NULL, e);
+}
+
+int pk_cache_cols_try(pk_cache *c, pk_db_conn *conn, const char *source,
+                      const char *const *columns, const char *const *aliases,
+                      size_t n, const char *order_by, size_t keep,
+                      pk_cache_cols **out, pk_cols **shape, pk_errmsg *e) {
+  *shape = NULL;
+  return cols_get(c, conn, source, columns, aliases, n, order_by, keep, out,
+                  shape, e);
 }
 
 const pk_cols *pk_cache_cols_view(const pk_cache_cols *h) {

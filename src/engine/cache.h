@@ -129,6 +129,19 @@ int pk_cache_cols_get(pk_cache *c, pk_db_conn *conn, const char *source,
                       size_t n, const char *order_by, pk_cache_cols **out,
                       pk_errmsg *e);
 
+/* pk_cache_cols_get for a source that may be too large to be worth loading
+ * now (plot_stream.h streams those): a miss loads at most keep rows
+ * (pk_cols_load_capped). When the result has more, nothing is cached,
+ * *out is NULL and *shape gets its shape: n hollow columns named as the
+ * view would name them, with the row count, type flags and extents (free
+ * it with pk_cols_free). Otherwise *shape is NULL and *out as from
+ * pk_cache_cols_get. The capped load ran one scan of the source; a thread
+ * that was waiting for it then loads the columns itself. */
+int pk_cache_cols_try(pk_cache *c, pk_db_conn *conn, const char *source,
+                      const char *const *columns, const char *const *aliases,
+                      size_t n, const char *order_by, size_t keep,
+                      pk_cache_cols **out, pk_cols **shape, pk_errmsg *e);
+
 /* The columns, valid until the handle is released. */
 const pk_cols *pk_cache_cols_view(const pk_cache_cols *h);
 /* Whether the columns came from the cache (no SQL ran). */

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define HUGE_BYTES ((size_t)2 << 20)
 /* Address space reserved per column before the row count is known: only
@@ -89,6 +92,12 @@ typedef struct loader {
   size_t cap; /* rows allocated per array */
   pk_errmsg *e;
   prefault pf;
+  /* Rows kept at most; past them the loader goes hollow: cs->cols[i].v
+   * then holds the current batch of `batch` rows, `at` of them filled, and
+   * fn (if any) gets each full batch. */
+  size_t keep, batch, at;
+  pk_cols_batch_fn fn;
+  void *arg;
 } loader;
 
 static uint64_t fnv(const char *s, size_t n) {
@@ -156,7 +165,7 @@ static int on_begin(void *arg, duckdb_result *res) {
   for (idx_t i = 0; i < nc; i++) {
     pk_col *col = &L->cs->cols[i];
     colstate *st = &L->st[i];
-    col->ranged = true;
+    col->ranged = !L->fn; /* a scan's batches are not measured */
     col->min = INFINITY;
     col->max = -INFINITY;
     const char *name = duckdb_column_name(res, i);
@@ -264,6 +273,8 @@ static void prefault_note(loader *L) {
   size_t target = est < (double)(filled + lead) ? (size_t)est : filled + lead;
   if (target > L->cs->cols[0].vmap)
     target = L->cs->cols[0].vmap;
+  if (L->keep < target / sizeof(double)) /* a capped load stops there */
+    target = L->keep * sizeof(double);
   if (!pf->running) {
     pf->cs = L->cs;
     pf->asked = pf->target = target;
@@ -394,7 +405,8 @@ int pk_cols_shrink(pk_cols *cs) {
   return PK_OK;
 }
 
-static double decimal_at(duckdb_logical_type t, const void *d, idx_t r) {
+static double decimal_at(duckdb_logical_type t, const void *d, idx_t r,
+                         double scale) {
   double x;
   switch (duckdb_decimal_internal_type(t)) {
   case DUCKDB_TYPE_SMALLINT:
@@ -410,84 +422,25 @@ static double decimal_at(duckdb_logical_type t, const void *d, idx_t r) {
     x = duckdb_hugeint_to_double(((const duckdb_hugeint *)d)[r]);
     break;
   }
-  return x / pow(10.0, duckdb_decimal_scale(t));
+  return x / scale;
 }
 
-static int fill(loader *L, size_t ci, duckdb_vector vec, idx_t n, double *out) {
+/* Text and enum values: interned row by row, NULLs skipped (their slots
+ * hold no string). */
+static int fill_labels(loader *L, size_t ci, const void *d,
+                       const uint64_t *valid, idx_t n, double *out) {
   pk_col *col = &L->cs->cols[ci];
   colstate *st = &L->st[ci];
-  const void *d = duckdb_vector_get_data(vec);
-  uint64_t *valid = duckdb_vector_get_validity(vec);
   for (idx_t r = 0; r < n; r++) {
-    if (valid && !duckdb_validity_row_is_valid(valid, r)) {
+    if (valid && !(valid[r / 64] >> (r % 64) & 1)) {
       out[r] = NAN;
       continue;
     }
     double x;
-    switch (st->id) {
-    case DUCKDB_TYPE_BOOLEAN:
-      x = ((const bool *)d)[r];
-      break;
-    case DUCKDB_TYPE_TINYINT:
-      x = ((const int8_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_SMALLINT:
-      x = ((const int16_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_INTEGER:
-      x = ((const int32_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_BIGINT:
-      x = (double)((const int64_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_UTINYINT:
-      x = ((const uint8_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_USMALLINT:
-      x = ((const uint16_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_UINTEGER:
-      x = ((const uint32_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_UBIGINT:
-      x = (double)((const uint64_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_HUGEINT:
-      x = duckdb_hugeint_to_double(((const duckdb_hugeint *)d)[r]);
-      break;
-    case DUCKDB_TYPE_FLOAT:
-      x = ((const float *)d)[r];
-      break;
-    case DUCKDB_TYPE_DOUBLE:
-      x = ((const double *)d)[r];
-      break;
-    case DUCKDB_TYPE_DECIMAL:
-      x = decimal_at(st->type, d, r);
-      break;
-    case DUCKDB_TYPE_DATE:
-      x = (double)((const duckdb_date *)d)[r].days * 86400.0;
-      break;
-    case DUCKDB_TYPE_TIMESTAMP:
-    case DUCKDB_TYPE_TIMESTAMP_TZ:
-      x = (double)((const int64_t *)d)[r] / 1e6;
-      break;
-    case DUCKDB_TYPE_TIMESTAMP_S:
-      x = (double)((const int64_t *)d)[r];
-      break;
-    case DUCKDB_TYPE_TIMESTAMP_MS:
-      x = (double)((const int64_t *)d)[r] / 1e3;
-      break;
-    case DUCKDB_TYPE_TIMESTAMP_NS:
-      x = (double)((const int64_t *)d)[r] / 1e9;
-      break;
-    case DUCKDB_TYPE_VARCHAR: {
+    if (st->id == DUCKDB_TYPE_VARCHAR) {
       duckdb_string_t *s = &((duckdb_string_t *)(uintptr_t)d)[r];
       x = intern(col, st, duckdb_string_t_data(s), duckdb_string_t_length(*s));
-      if (x < 0)
-        return PK_ENOMEM;
-      break;
-    }
-    case DUCKDB_TYPE_ENUM: {
+    } else {
       uint64_t idx;
       switch (duckdb_enum_internal_type(st->type)) {
       case DUCKDB_TYPE_UTINYINT:
@@ -503,17 +456,170 @@ static int fill(loader *L, size_t ci, duckdb_vector vec, idx_t n, double *out) {
       char *s = duckdb_enum_dictionary_value(st->type, idx);
       x = s ? intern(col, st, s, strlen(s)) : NAN;
       duckdb_free(s);
-      if (x < 0)
-        return PK_ENOMEM;
-      break;
     }
-    default:
-      x = NAN;
-      break;
-    }
+    if (x < 0)
+      return PK_ENOMEM;
     out[r] = x;
   }
   return PK_OK;
+}
+
+/* One loop per type, the switch outside it: this runs for every value of
+ * every loaded or streamed row. NULL slots are converted like any other
+ * (whatever they hold) and then overwritten with NaN. */
+#define CONVERT(T, EXPR)                                                       \
+  do {                                                                         \
+    const T *a = d;                                                            \
+    for (idx_t r = 0; r < n; r++)                                              \
+      out[r] = (EXPR);                                                         \
+  } while (0)
+
+static int fill(loader *L, size_t ci, duckdb_vector vec, idx_t n, double *out) {
+  colstate *st = &L->st[ci];
+  const void *d = duckdb_vector_get_data(vec);
+  const uint64_t *valid = duckdb_vector_get_validity(vec);
+  switch (st->id) {
+  case DUCKDB_TYPE_VARCHAR:
+  case DUCKDB_TYPE_ENUM:
+    return fill_labels(L, ci, d, valid, n, out);
+  case DUCKDB_TYPE_BOOLEAN: /* as bytes: a NULL slot may hold any */
+    CONVERT(uint8_t, a[r] != 0);
+    break;
+  case DUCKDB_TYPE_TINYINT:
+    CONVERT(int8_t, a[r]);
+    break;
+  case DUCKDB_TYPE_SMALLINT:
+    CONVERT(int16_t, a[r]);
+    break;
+  case DUCKDB_TYPE_INTEGER:
+    CONVERT(int32_t, a[r]);
+    break;
+  case DUCKDB_TYPE_BIGINT:
+    CONVERT(int64_t, (double)a[r]);
+    break;
+  case DUCKDB_TYPE_UTINYINT:
+    CONVERT(uint8_t, a[r]);
+    break;
+  case DUCKDB_TYPE_USMALLINT:
+    CONVERT(uint16_t, a[r]);
+    break;
+  case DUCKDB_TYPE_UINTEGER:
+    CONVERT(uint32_t, a[r]);
+    break;
+  case DUCKDB_TYPE_UBIGINT:
+    CONVERT(uint64_t, (double)a[r]);
+    break;
+  case DUCKDB_TYPE_HUGEINT:
+    CONVERT(duckdb_hugeint, duckdb_hugeint_to_double(a[r]));
+    break;
+  case DUCKDB_TYPE_FLOAT:
+    CONVERT(float, a[r]);
+    break;
+  case DUCKDB_TYPE_DOUBLE:
+    memcpy(out, d, n * sizeof *out);
+    break;
+  case DUCKDB_TYPE_DECIMAL: {
+    double scale = pow(10.0, duckdb_decimal_scale(st->type));
+    for (idx_t r = 0; r < n; r++)
+      out[r] = decimal_at(st->type, d, r, scale);
+    break;
+  }
+  case DUCKDB_TYPE_DATE:
+    CONVERT(duckdb_date, (double)a[r].days * 86400.0);
+    break;
+  case DUCKDB_TYPE_TIMESTAMP:
+  case DUCKDB_TYPE_TIMESTAMP_TZ:
+    CONVERT(int64_t, (double)a[r] / 1e6);
+    break;
+  case DUCKDB_TYPE_TIMESTAMP_S:
+    CONVERT(int64_t, (double)a[r]);
+    break;
+  case DUCKDB_TYPE_TIMESTAMP_MS:
+    CONVERT(int64_t, (double)a[r] / 1e3);
+    break;
+  case DUCKDB_TYPE_TIMESTAMP_NS:
+    CONVERT(int64_t, (double)a[r] / 1e9);
+    break;
+  default:
+    for (idx_t r = 0; r < n; r++)
+      out[r] = NAN;
+    break;
+  }
+  /* DuckDB's validity mask: bit r of word r / 64, set when valid. */
+  for (idx_t w = 0; valid && w * 64 < n; w++) {
+    uint64_t m = valid[w];
+    for (idx_t r = w * 64; m != ~(uint64_t)0 && r < n && r < w * 64 + 64; r++)
+      if (!(m >> (r % 64) & 1))
+        out[r] = NAN;
+  }
+  return PK_OK;
+}
+
+/* Drops the kept values and switches to batches (see loader). */
+static int go_hollow(loader *L) {
+  prefault_stop(L);
+  pk_cols *cs = L->cs;
+  idx_t vs = duckdb_vector_size();
+  if (L->batch < vs)
+    L->batch = vs;
+  for (size_t i = 0; i < cs->ncols; i++) {
+    pk_col_free_values(&cs->cols[i]);
+    if (!(cs->cols[i].v = malloc(L->batch * sizeof(double))))
+      return PK_ENOMEM;
+  }
+  cs->hollow = true;
+  L->cap = 0;
+  L->at = 0;
+  return PK_OK;
+}
+
+/* Hands the filled part of the batch to fn. */
+static int flush(loader *L) {
+  pk_cols b = *L->cs;
+  b.nrows = L->at;
+  b.hollow = false;
+  L->at = 0;
+  return L->fn && b.nrows ? L->fn(L->arg, &b, L->e) : PK_OK;
+}
+
+/* Widens [*lo, *hi] by the finite values of v, while the chunk is in
+ * cache: every plot of these columns needs the extent, and a second pass
+ * over 100M rows would cost ~50 ms. GCC does not vectorise a conditional
+ * min over doubles without -ffast-math, and the scalar loop was a third of
+ * a streamed scan's own time, hence SSE2 (x86-64's baseline). */
+static void extent(const double *v, size_t n, double *lo, double *hi) {
+  double a = *lo, b = *hi;
+  size_t r = 0;
+#ifdef __SSE2__
+  /* Two pairs of accumulators, so that the min/max latency overlaps; a
+   * value that is not finite enters the min as +inf and the max as -inf. */
+  const __m128d ninf = _mm_set1_pd(-INFINITY), pinf = _mm_set1_pd(INFINITY);
+  __m128d a0 = _mm_set1_pd(a), a1 = a0, b0 = _mm_set1_pd(b), b1 = b0;
+  for (; r + 4 <= n; r += 4) {
+    __m128d x0 = _mm_loadu_pd(v + r), x1 = _mm_loadu_pd(v + r + 2);
+    __m128d f0 = _mm_and_pd(_mm_cmpgt_pd(x0, ninf), _mm_cmplt_pd(x0, pinf));
+    __m128d f1 = _mm_and_pd(_mm_cmpgt_pd(x1, ninf), _mm_cmplt_pd(x1, pinf));
+    __m128d k0 = _mm_and_pd(f0, x0), k1 = _mm_and_pd(f1, x1);
+    a0 = _mm_min_pd(a0, _mm_or_pd(k0, _mm_andnot_pd(f0, pinf)));
+    a1 = _mm_min_pd(a1, _mm_or_pd(k1, _mm_andnot_pd(f1, pinf)));
+    b0 = _mm_max_pd(b0, _mm_or_pd(k0, _mm_andnot_pd(f0, ninf)));
+    b1 = _mm_max_pd(b1, _mm_or_pd(k1, _mm_andnot_pd(f1, ninf)));
+  }
+  double ta[2], tb[2];
+  _mm_storeu_pd(ta, _mm_min_pd(a0, a1));
+  _mm_storeu_pd(tb, _mm_max_pd(b0, b1));
+  a = ta[0] < ta[1] ? ta[0] : ta[1];
+  b = tb[0] > tb[1] ? tb[0] : tb[1];
+#endif
+  for (; r < n; r++) {
+    double x = v[r];
+    if (isfinite(x)) {
+      a = x < a ? x : a;
+      b = x > b ? x : b;
+    }
+  }
+  *lo = a;
+  *hi = b;
 }
 
 static int on_chunk(void *arg, duckdb_data_chunk chunk) {
@@ -521,51 +627,63 @@ static int on_chunk(void *arg, duckdb_data_chunk chunk) {
   idx_t n = duckdb_data_chunk_get_size(chunk);
   if (n == 0)
     return PK_OK;
-  if (grow(L, L->cs->nrows + n))
+  pk_cols *cs = L->cs;
+  if (!cs->hollow && cs->nrows + n > L->keep && go_hollow(L))
+    return pk_errmsg_set(L->e, PK_ENOMEM, "out of memory");
+  size_t at = cs->nrows;
+  if (cs->hollow) {
+    if (L->at + n > L->batch) {
+      int err = flush(L);
+      if (err)
+        return err;
+    }
+    at = L->at;
+  } else if (grow(L, cs->nrows + n)) {
     return pk_errmsg_set(L->e, PK_ENOMEM, "out of memory loading %zu rows",
-                         L->cs->nrows + (size_t)n);
-  for (size_t i = 0; i < L->cs->ncols; i++) {
-    pk_col *col = &L->cs->cols[i];
-    double *out = col->v + L->cs->nrows;
+                         cs->nrows + (size_t)n);
+  }
+  for (size_t i = 0; i < cs->ncols; i++) {
+    pk_col *col = &cs->cols[i];
+    double *out = col->v + at;
     int err = fill(L, i, duckdb_data_chunk_get_vector(chunk, i), n, out);
     if (err)
       return pk_errmsg_set(L->e, err, "out of memory loading column '%s'",
                            col->name);
-    /* The extent while the chunk is in cache: every plot of these columns
-     * needs it, and a second pass over 100M rows would cost ~50 ms. */
-    double lo = col->min, hi = col->max;
-    for (idx_t r = 0; r < n; r++) {
-      double x = out[r];
-      if (isfinite(x)) {
-        lo = x < lo ? x : lo;
-        hi = x > hi ? x : hi;
-      }
-    }
-    col->min = lo;
-    col->max = hi;
+    if (col->ranged)
+      extent(out, n, &col->min, &col->max);
   }
-  L->cs->nrows += n;
-  prefault_note(L);
+  cs->nrows += n;
+  if (cs->hollow)
+    L->at += n;
+  else
+    prefault_note(L);
   return PK_OK;
 }
 
-int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e) {
+static int load(pk_db_conn *c, const char *sql, loader *L, pk_cols **out) {
   *out = NULL;
+  pk_errmsg *e = L->e;
   pk_cols *cs = calloc(1, sizeof *cs);
   if (!cs)
     return pk_errmsg_set(e, PK_ENOMEM, "out of memory");
-  loader L = {.conn = c, .cs = cs, .e = e};
-  pk_db_sink sink = {.begin = on_begin, .chunk = on_chunk, .arg = &L};
+  L->conn = c;
+  L->cs = cs;
+  pk_db_sink sink = {.begin = on_begin, .chunk = on_chunk, .arg = L};
   int err = pk_db_exec(c, sql, &sink, e);
-  prefault_stop(&L);
-  if (!err && (grow(&L, 1) || pk_cols_shrink(cs)))
+  prefault_stop(L);
+  if (!err && cs->hollow)
+    err = flush(L);
+  if (cs->hollow)
+    for (size_t i = 0; i < cs->ncols; i++)
+      pk_col_free_values(&cs->cols[i]);
+  else if (!err && (grow(L, 1) || pk_cols_shrink(cs)))
     err = pk_errmsg_set(e, PK_ENOMEM, "out of memory");
-  if (L.st) {
+  if (L->st) {
     for (size_t i = 0; i < cs->ncols; i++) {
-      duckdb_destroy_logical_type(&L.st[i].type);
-      free(L.st[i].d.slots);
+      duckdb_destroy_logical_type(&L->st[i].type);
+      free(L->st[i].d.slots);
     }
-    free(L.st);
+    free(L->st);
   }
   if (err) {
     pk_cols_free(cs);
@@ -573,6 +691,27 @@ int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e) {
   }
   *out = cs;
   return PK_OK;
+}
+
+int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e) {
+  loader L = {.e = e, .keep = SIZE_MAX};
+  return load(c, sql, &L, out);
+}
+
+int pk_cols_load_capped(pk_db_conn *c, const char *sql, size_t keep,
+                        pk_cols **out, pk_errmsg *e) {
+  /* Past keep it only measures, in one chunk's worth of scratch. */
+  loader L = {.e = e, .keep = keep};
+  return load(c, sql, &L, out);
+}
+
+int pk_cols_scan(pk_db_conn *c, const char *sql, size_t rows,
+                 pk_cols_batch_fn fn, void *arg, pk_errmsg *e) {
+  loader L = {.e = e, .batch = rows, .fn = fn, .arg = arg};
+  pk_cols *cs = NULL;
+  int err = load(c, sql, &L, &cs);
+  pk_cols_free(cs);
+  return err;
 }
 
 const pk_col *pk_cols_find(const pk_cols *cs, const char *name) {

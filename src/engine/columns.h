@@ -58,6 +58,9 @@ typedef struct pk_cols {
   size_t nrows, ncols;
   pk_col *cols;      /* ncols columns in result order */
   size_t prefaulted; /* bytes per column faulted in ahead of the loader */
+  bool hollow;       /* the shape of a result whose values were not kept
+                        (pk_cols_load_capped): nrows, names, types and extents,
+                        every v NULL */
 } pk_cols;
 
 /* Runs sql on c and loads every column of the last statement's result.
@@ -66,6 +69,27 @@ typedef struct pk_cols {
  * are faulted in ahead of it by a second thread, as far as DuckDB's
  * progress says the result will reach (see columns.c). */
 int pk_cols_load(pk_db_conn *c, const char *sql, pk_cols **out, pk_errmsg *e);
+
+/* pk_cols_load for a result that may be too large to be worth keeping:
+ * once it has more than keep rows, the values loaded so far are freed and
+ * the rest is only counted and measured, so *out is hollow (see pk_cols):
+ * nrows of the whole result, each column's type flags and its finite
+ * extent. Categorical labels are kept either way. Costs the scan and
+ * keep rows of memory, touched once. */
+int pk_cols_load_capped(pk_db_conn *c, const char *sql, size_t keep,
+                        pk_cols **out, pk_errmsg *e);
+
+/* Runs sql on c and hands its rows to fn in batches, converted as
+ * pk_cols_load converts them, without keeping them: batch->cols[i].v holds
+ * batch->nrows values (at most `rows`, at least one; a batch never splits
+ * a DuckDB chunk, so `rows` is raised to DuckDB's vector size). Columns
+ * are not measured (ranged is false). The batch memory is
+ * reused; fn returns PK_OK to go on, or an error (with e set) that stops
+ * the scan and is returned. For aggregations that need no second look at
+ * a row (plot_stream.h). */
+typedef int (*pk_cols_batch_fn)(void *arg, const pk_cols *batch, pk_errmsg *e);
+int pk_cols_scan(pk_db_conn *c, const char *sql, size_t rows,
+                 pk_cols_batch_fn fn, void *arg, pk_errmsg *e);
 
 /* The column named name (exact match first, then ASCII case-insensitive, as
  * DuckDB resolves identifiers), or NULL. */

@@ -244,13 +244,13 @@ static double unord(int64_t i) {
 /* The smallest double in [lo, hi) whose bin is >= r, or hi if none: from
  * lo + r / k, a few steps of one ulp nearly always find it; bisection over
  * the doubles if not. */
-static double bin_start(const pk_axis *a, size_t r) {
+static double bin_start(const pk_kaxis *a, size_t r) {
   double t = a->lo + (double)r / a->k;
   for (int step = 0; step < 16 && t > a->lo && t < a->hi; step++) {
-    if (pk_axis_bin(a, t) >= r) {
+    if (pk_kaxis_bin(a, t) >= r) {
       double p = nextafter(t, -INFINITY);
-      if (p <= a->lo || pk_axis_bin(a, p) < r)
-        return p <= a->lo && pk_axis_bin(a, a->lo) >= r ? a->lo : t;
+      if (p <= a->lo || pk_kaxis_bin(a, p) < r)
+        return p <= a->lo && pk_kaxis_bin(a, a->lo) >= r ? a->lo : t;
       t = p;
     } else {
       t = nextafter(t, INFINITY);
@@ -259,7 +259,7 @@ static double bin_start(const pk_axis *a, size_t r) {
   int64_t lo = ord(a->lo), hi = ord(a->hi); /* bin(lo) < r; hi: past the end */
   while ((uint64_t)hi - (uint64_t)lo > 1) {
     int64_t mid = (int64_t)((uint64_t)lo + ((uint64_t)hi - (uint64_t)lo) / 2);
-    if (pk_axis_bin(a, unord(mid)) >= r)
+    if (pk_kaxis_bin(a, unord(mid)) >= r)
       hi = mid;
     else
       lo = mid;
@@ -272,7 +272,7 @@ static double bin_start(const pk_axis *a, size_t r) {
  * caller scans instead. */
 #define TAB_MAX ((size_t)1 << 22)
 
-static int atabs_make(const pk_axis *a, double clo, double ck, atabs *t) {
+static int atabs_make(const pk_kaxis *a, double clo, double ck, atabs *t) {
   const size_t nb = a->n;
   t->lut = NULL;
   t->tab = NULL;
@@ -325,7 +325,7 @@ static void atabs_free(atabs *t) {
 
 typedef struct dq {
   const pk_dindex *ix;
-  pk_axis ax, ay;
+  pk_kaxis ax, ay;
   atabs xt, yt;
   uint32_t *grid[PK_KPAR_MAX_PARTS];
   uint32_t *colh[PK_KPAR_MAX_PARTS]; /* 2 x (ny + 1): one pixel column's
@@ -349,7 +349,7 @@ typedef struct view {
   const uint16_t *yq;
   const uint8_t *yf;
   const double *y;
-  pk_axis ay;
+  pk_kaxis ay;
 } view;
 
 /* Point i's row, or ny (outside). Points in a level without a boundary
@@ -362,8 +362,8 @@ static inline uint32_t yrow(const view *v, size_t i) {
   uint32_t b = v->ytab[(e & ~TABLE) + v->yf[i]];
   if (b == v->ay.n + 1) { /* ambiguous: the exact y */
     double yv = v->y[v->perm[i]];
-    b = pk_axis_inside(&v->ay, yv) ? (uint32_t)pk_axis_bin(&v->ay, yv)
-                                   : (uint32_t)v->ay.n;
+    b = pk_kaxis_inside(&v->ay, yv) ? (uint32_t)pk_kaxis_bin(&v->ay, yv)
+                                    : (uint32_t)v->ay.n;
   }
   return b;
 }
@@ -417,8 +417,8 @@ static void dq_part(void *vctx, unsigned part, size_t la, size_t lb) {
       uint32_t c = t[xf[i]];
       if (c == nx + 1) { /* ambiguous: the exact x */
         double xv = x[ix->perm[i]];
-        c = pk_axis_inside(&q->ax, xv) ? (uint32_t)pk_axis_bin(&q->ax, xv)
-                                       : (uint32_t)nx;
+        c = pk_kaxis_inside(&q->ax, xv) ? (uint32_t)pk_kaxis_bin(&q->ax, xv)
+                                        : (uint32_t)nx;
       }
       if (c == nx)
         continue;
@@ -437,8 +437,8 @@ int pk_dindex_count(pk_pool *pool, const pk_dindex *ix,
   if (!ix || !spec || !counts || spec->agg != PK_KAGG_COUNT)
     return PK_EINVAL;
   dq q = {.ix = ix};
-  if (!pk_axis_init(&q.ax, spec->x0, spec->x1, spec->nx) ||
-      !pk_axis_init(&q.ay, spec->y0, spec->y1, spec->ny) ||
+  if (!pk_kaxis_init(&q.ax, spec->x0, spec->x1, spec->nx) ||
+      !pk_kaxis_init(&q.ay, spec->y0, spec->y1, spec->ny) ||
       spec->nx > ((size_t)1 << 28) / spec->ny)
     return PK_EINVAL;
   const size_t nx = spec->nx, ny = spec->ny, cells = nx * ny;

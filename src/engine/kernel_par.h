@@ -48,12 +48,12 @@ typedef struct pk_kpar {
 unsigned pk_kpar_parts(pk_pool *pool, size_t n);
 void pk_kpar_run(pk_pool *pool, pk_kpar *p);
 
-typedef struct pk_axis {
+typedef struct pk_kaxis {
   double lo, hi, k;
   size_t n;
-} pk_axis;
+} pk_kaxis;
 
-static inline bool pk_axis_init(pk_axis *a, double lo, double hi, size_t n) {
+static inline bool pk_kaxis_init(pk_kaxis *a, double lo, double hi, size_t n) {
   if (!isfinite(lo) || !isfinite(hi) || !(lo < hi) || n == 0 ||
       !isfinite(hi - lo))
     return false;
@@ -64,13 +64,13 @@ static inline bool pk_axis_init(pk_axis *a, double lo, double hi, size_t n) {
   return isfinite(a->k) && a->k > 0;
 }
 
-static inline bool pk_axis_inside(const pk_axis *a, double v) {
+static inline bool pk_kaxis_inside(const pk_kaxis *a, double v) {
   return (v >= a->lo) & (v < a->hi);
 }
 
 /* For lo <= v < hi only: then 0 <= (v - lo) * k <= n (finite), so the
  * conversion truncates a non-negative value, which is floor. */
-static inline size_t pk_axis_bin(const pk_axis *a, double v) {
+static inline size_t pk_kaxis_bin(const pk_kaxis *a, double v) {
   size_t b = (size_t)((v - a->lo) * a->k);
   return b < a->n ? b : a->n - 1;
 }

@@ -35,7 +35,7 @@ typedef struct tally {
 
 typedef struct d2ctx {
   const double *x, *y, *w;
-  pk_axis ax, ay;
+  pk_kaxis ax, ay;
   pk_kagg agg;
   size_t cells;
   void **grid;     /* per part: uint16_t (count) or uint64_t (weighted) */
@@ -60,7 +60,7 @@ static void d2_count(void *vctx, unsigned part, size_t lo, size_t hi) {
   uint16_t *g = c->grid[part];
   uint64_t *over = c->over[part];
   const double *x = c->x, *y = c->y;
-  const pk_axis ax = c->ax, ay = c->ay;
+  const pk_kaxis ax = c->ax, ay = c->ay;
   uint64_t finite = 0, inside = 0;
   bool carried = false;
   uint32_t sel[D2_BLOCK];
@@ -74,7 +74,7 @@ static void d2_count(void *vctx, unsigned part, size_t lo, size_t hi) {
       for (size_t j = 0; j < m; j++) {
         double xv = xb[j], yv = yb[j];
         if ((xv >= ax.lo) & (xv < ax.hi) & (yv >= ay.lo) & (yv < ay.hi)) {
-          size_t cell = pk_axis_bin(&ay, yv) * ax.n + pk_axis_bin(&ax, xv);
+          size_t cell = pk_kaxis_bin(&ay, yv) * ax.n + pk_kaxis_bin(&ax, xv);
           if (++g[cell] == 0) {
             over[cell] += 65536;
             carried = true;
@@ -103,7 +103,7 @@ static void d2_count(void *vctx, unsigned part, size_t lo, size_t hi) {
     /* Pass 2 bins and counts only those. */
     for (size_t t = 0; t < k; t++) {
       size_t j = sel[t];
-      size_t cell = pk_axis_bin(&ay, yb[j]) * ax.n + pk_axis_bin(&ax, xb[j]);
+      size_t cell = pk_kaxis_bin(&ay, yb[j]) * ax.n + pk_kaxis_bin(&ax, xb[j]);
       if (++g[cell] == 0) {
         over[cell] += 65536;
         carried = true;
@@ -123,7 +123,7 @@ static void d2_weighted(void *vctx, unsigned part, size_t lo, size_t hi) {
   uint64_t *g = c->grid[part];
   double *v = c->vals[part];
   const double *x = c->x, *y = c->y, *w = c->w;
-  const pk_axis ax = c->ax, ay = c->ay;
+  const pk_kaxis ax = c->ax, ay = c->ay;
   const pk_kagg agg = c->agg;
   uint64_t skipped = 0, outside = 0;
   for (size_t i = lo; i < hi; i++) {
@@ -136,7 +136,7 @@ static void d2_weighted(void *vctx, unsigned part, size_t lo, size_t hi) {
       outside++;
       continue;
     }
-    size_t cell = pk_axis_bin(&ay, yv) * ax.n + pk_axis_bin(&ax, xv);
+    size_t cell = pk_kaxis_bin(&ay, yv) * ax.n + pk_kaxis_bin(&ax, xv);
     g[cell]++;
     switch (agg) {
     case PK_KAGG_MIN:
@@ -179,8 +179,8 @@ int pk_density2d(pk_pool *pool, const double *x, const double *y,
   if (!spec || !counts || (n > 0 && (!x || !y)))
     return PK_EINVAL;
   d2ctx c = {.x = x, .y = y, .w = w, .agg = spec->agg};
-  if (!pk_axis_init(&c.ax, spec->x0, spec->x1, spec->nx) ||
-      !pk_axis_init(&c.ay, spec->y0, spec->y1, spec->ny) ||
+  if (!pk_kaxis_init(&c.ax, spec->x0, spec->x1, spec->nx) ||
+      !pk_kaxis_init(&c.ay, spec->y0, spec->y1, spec->ny) ||
       spec->nx > ((size_t)1 << 28) / spec->ny)
     return PK_EINVAL;
   bool weighted = spec->agg != PK_KAGG_COUNT;
@@ -296,11 +296,69 @@ out:
   return rc;
 }
 
+/* ---- density2d over batches ----------------------------------------------*/
+
+struct pk_density2d_acc {
+  d2ctx c;
+  void *grid[1];
+  uint64_t *over[1];
+  uint64_t n;
+};
+
+int pk_density2d_acc_begin(const pk_density2d_spec *spec,
+                           pk_density2d_acc **out) {
+  *out = NULL;
+  pk_density2d_acc *a = calloc(1, sizeof *a);
+  if (!a)
+    return PK_ENOMEM;
+  d2ctx *c = &a->c;
+  if (!spec || spec->agg != PK_KAGG_COUNT ||
+      !pk_kaxis_init(&c->ax, spec->x0, spec->x1, spec->nx) ||
+      !pk_kaxis_init(&c->ay, spec->y0, spec->y1, spec->ny) ||
+      spec->nx > ((size_t)1 << 28) / spec->ny) {
+    free(a);
+    return PK_EINVAL;
+  }
+  c->cells = spec->nx * spec->ny;
+  c->grid = a->grid;
+  c->over = a->over;
+  a->grid[0] = calloc(c->cells, sizeof(uint16_t));
+  a->over[0] = calloc(c->cells, sizeof(uint64_t));
+  if (!a->grid[0] || !a->over[0]) {
+    pk_density2d_acc_end(a, NULL, NULL);
+    return PK_ENOMEM;
+  }
+  *out = a;
+  return PK_OK;
+}
+
+void pk_density2d_acc_add(pk_density2d_acc *a, const double *x, const double *y,
+                          size_t n) {
+  a->c.x = x;
+  a->c.y = y;
+  if (n)
+    d2_count(&a->c, 0, 0, n);
+  a->n += n;
+}
+
+void pk_density2d_acc_end(pk_density2d_acc *a, uint64_t *counts,
+                          pk_kstats *stats) {
+  if (!a)
+    return;
+  const uint16_t *g = a->grid[0];
+  for (size_t i = 0; counts && i < a->c.cells; i++)
+    counts[i] = g[i] + (a->c.carried[0] ? a->over[0][i] : 0);
+  fill_stats(stats, a->n, a->c.tl, 1);
+  free(a->grid[0]);
+  free(a->over[0]);
+  free(a);
+}
+
 /* ---- histogram1d ---------------------------------------------------------*/
 
 typedef struct h1ctx {
   const double *v;
-  pk_axis a;
+  pk_kaxis a;
   void **grid;
   tally tl[PK_KPAR_MAX_PARTS];
 } h1ctx;
@@ -310,12 +368,12 @@ typedef struct h1ctx {
     h1ctx *c = vctx;                                                           \
     T *g = c->grid[part];                                                      \
     const double *v = c->v;                                                    \
-    const pk_axis a = c->a;                                                    \
+    const pk_kaxis a = c->a;                                                   \
     uint64_t skipped = 0, outside = 0;                                         \
     for (size_t i = lo; i < hi; i++) {                                         \
       double x = v[i];                                                         \
       if ((x >= a.lo) & (x < a.hi))                                            \
-        g[pk_axis_bin(&a, x)]++;                                               \
+        g[pk_kaxis_bin(&a, x)]++;                                              \
       else if (isfinite(x))                                                    \
         outside++;                                                             \
       else                                                                     \
@@ -332,7 +390,7 @@ int pk_histogram1d(pk_pool *pool, const double *v, size_t n, double lo,
                    double hi, size_t nbins, uint64_t *counts,
                    pk_kstats *stats) {
   h1ctx c = {.v = v};
-  if (!counts || (n > 0 && !v) || !pk_axis_init(&c.a, lo, hi, nbins) ||
+  if (!counts || (n > 0 && !v) || !pk_kaxis_init(&c.a, lo, hi, nbins) ||
       nbins > ((size_t)1 << 28))
     return PK_EINVAL;
   unsigned nparts = pk_kpar_parts(pool, n);
@@ -572,16 +630,16 @@ int pk_m4_check(const double *x, size_t n, size_t *bad) {
 
 /* The column key of a sorted x, monotone in x: -1 below the viewport, ncols
  * at or above it. */
-static inline size_t m4_key(const pk_axis *a, double v) {
+static inline size_t m4_key(const pk_kaxis *a, double v) {
   if (v < a->lo)
     return SIZE_MAX; /* compared as "before column 0" by m4_lower */
   if (v >= a->hi)
     return a->n;
-  return pk_axis_bin(a, v);
+  return pk_kaxis_bin(a, v);
 }
 
 /* First i in [lo, hi) whose key is >= c (c in 0..ncols). */
-static size_t m4_lower(const pk_axis *a, const double *x, size_t lo, size_t hi,
+static size_t m4_lower(const pk_kaxis *a, const double *x, size_t lo, size_t hi,
                        size_t c) {
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -676,7 +734,7 @@ static void m4_merge(pk_m4_col *a, const pk_m4_col *b, const double *y) {
 
 typedef struct m4ctx {
   const double *x, *y;
-  pk_axis a;
+  pk_kaxis a;
   size_t base; /* first point inside the viewport */
   pk_m4_col *cols;
   /* per part: the partial first and last column of its range */
@@ -693,7 +751,7 @@ static void m4_part(void *vctx, unsigned part, size_t lo, size_t hi) {
   size_t i = lo;
   bool first = true;
   while (i < hi) {
-    size_t col = pk_axis_bin(&c->a, c->x[i]);
+    size_t col = pk_kaxis_bin(&c->a, c->x[i]);
     size_t end = m4_lower(&c->a, c->x, i, hi, col + 1);
     pk_m4_col r = m4_scan(c->y, i, end, &skipped);
     if (first) {
@@ -714,7 +772,7 @@ static void m4_part(void *vctx, unsigned part, size_t lo, size_t hi) {
 int pk_m4(pk_pool *pool, const double *x, const double *y, size_t n, double x0,
           double x1, size_t ncols, pk_m4_col *cols, pk_kstats *stats) {
   m4ctx c = {.x = x, .y = y, .cols = cols};
-  if (!cols || (n > 0 && (!x || !y)) || !pk_axis_init(&c.a, x0, x1, ncols))
+  if (!cols || (n > 0 && (!x || !y)) || !pk_kaxis_init(&c.a, x0, x1, ncols))
     return PK_EINVAL;
   for (size_t i = 0; i < ncols; i++)
     cols[i] = M4_EMPTY;

@@ -121,6 +121,21 @@ int pk_density2d(pk_pool *pool, const double *x, const double *y,
                  const double *w, size_t n, const pk_density2d_spec *spec,
                  uint64_t *counts, double *values, pk_kstats *stats);
 
+/* Counts of points that arrive in batches (a streamed scan, plot_stream.h)
+ * with pk_density2d's rule and count loop, in one thread: after any number
+ * of pk_density2d_acc_add calls, pk_density2d_acc_end gives the counts and
+ * tallies that pk_density2d would give for all the points at once. Memory:
+ * the 16-bit grid and the carry grid of one share. begin: PK_EINVAL for a
+ * bad spec or an agg other than count, PK_ENOMEM. end frees the
+ * accumulator (counts and stats may be NULL: just free it). */
+typedef struct pk_density2d_acc pk_density2d_acc;
+int pk_density2d_acc_begin(const pk_density2d_spec *spec,
+                           pk_density2d_acc **out);
+void pk_density2d_acc_add(pk_density2d_acc *a, const double *x, const double *y,
+                          size_t n);
+void pk_density2d_acc_end(pk_density2d_acc *a, uint64_t *counts,
+                          pk_kstats *stats);
+
 /* ---- histogram1d ---------------------------------------------------------*/
 
 /* Counts n values into nbins bins over [lo, hi) with the binning rule of the

@@ -225,7 +225,8 @@ typedef struct ctx {
   const pk_col *x, *y, *color, *z;
   pk_plot_out *o;
   pk_errmsg *e;
-  const pk_dindex *dix; /* of x and y, or NULL */
+  const pk_dindex *dix;           /* of x and y, or NULL */
+  const pk_plot_counter *counter; /* counts x, y in place of a scan, or NULL */
 } ctx;
 
 /* Finite min and max of v; false if none. */
@@ -512,13 +513,18 @@ static int grid_bin(ctx *c, const pk_col *w, pk_kagg agg, size_t nx, size_t ny,
   pk_density2d_spec ds = {x0, x1, y0, y1, nx, ny, agg};
   pk_kstats ks;
   /* The index holds x and y as loaded, so it serves counts on linear axes. */
-  if (c->dix && agg == PK_KAGG_COUNT && xv == c->x->v && yv == c->y->v)
+  bool as_loaded = agg == PK_KAGG_COUNT && xv == c->x->v && yv == c->y->v;
+  if (c->counter && as_loaded)
+    err = c->counter->count(c->counter->arg, c->pool, &ds, counts, &ks, c->e);
+  else if (c->dix && as_loaded)
     err = pk_dindex_count(c->pool, c->dix, &ds, counts, &ks);
   else
     err = pk_density2d(c->pool, xv, yv, w ? w->v : NULL, c->n, &ds, counts,
                        agg == PK_KAGG_COUNT ? NULL : v, &ks);
   if (err)
-    return pk_errmsg_set(c->e, err, "cannot bin the points");
+    return c->counter && as_loaded
+               ? err
+               : pk_errmsg_set(c->e, err, "cannot bin the points");
   c->o->bx = (pk_plot_binning){true, lx, x0, x1, nx};
   c->o->by = (pk_plot_binning){true, ly, y0, y1, ny};
   if (agg == PK_KAGG_COUNT)
@@ -1115,16 +1121,49 @@ int pk_plot_build(pk_pool *pool, const pk_plot_spec *spec, const pk_cols *cols,
   return pk_plot_build_indexed(pool, spec, cols, NULL, out, e);
 }
 
+static int build(pk_pool *pool, const pk_plot_spec *spec, const pk_cols *cols,
+                 const pk_dindex *dix, const pk_plot_counter *counter,
+                 pk_plot_out **out, pk_errmsg *e);
+
 int pk_plot_build_indexed(pk_pool *pool, const pk_plot_spec *spec,
                           const pk_cols *cols, const pk_dindex *dix,
                           pk_plot_out **out, pk_errmsg *e) {
+  return build(pool, spec, cols, dix, NULL, out, e);
+}
+
+bool pk_plot_streamable(const pk_plot_spec *s) {
+  bool grid = ((s->kind == PK_PLOT_SCATTER || s->kind == PK_PLOT_DENSITY) &&
+               !s->color) ||
+              (s->kind == PK_PLOT_HEATMAP && s->agg == PK_KAGG_COUNT);
+  return grid && !s->log_x && !s->log_y;
+}
+
+int pk_plot_build_counted(pk_pool *pool, const pk_plot_spec *spec,
+                          const pk_cols *cols, const pk_plot_counter *counter,
+                          pk_plot_out **out, pk_errmsg *e) {
+  *out = NULL;
+  const pk_col *x = pk_cols_find(cols, "x"), *y = pk_cols_find(cols, "y");
+  /* What the builder reads of x and y besides the counts: their extents
+   * (and a scatter's raw points, which it must not need). */
+  if (!pk_plot_streamable(spec) || !x || !y || !x->ranged || !y->ranged ||
+      x->is_categorical || y->is_categorical ||
+      (spec->kind == PK_PLOT_SCATTER && cols->nrows <= PK_PLOT_SCATTER_RAW_MAX))
+    return pk_errmsg_set(e, PK_EINVAL,
+                         "this plot cannot be built from counts alone");
+  return build(pool, spec, cols, NULL, counter, out, e);
+}
+
+static int build(pk_pool *pool, const pk_plot_spec *spec, const pk_cols *cols,
+                 const pk_dindex *dix, const pk_plot_counter *counter,
+                 pk_plot_out **out, pk_errmsg *e) {
   *out = NULL;
   if ((unsigned)spec->kind >= PK_PLOT_KIND_COUNT)
     return pk_errmsg_set(e, PK_EINVAL, "unknown plot kind");
   pk_plot_out *o = calloc(1, sizeof *o);
   if (!o)
     return NOMEM(e);
-  ctx c = {pool, spec, cols, cols->nrows, NULL, NULL, NULL, NULL, o, e, dix};
+  ctx c = {pool, spec, cols, cols->nrows, NULL, NULL,
+           NULL, NULL, o,    e,           dix,  counter};
   c.color = pk_cols_find(cols, "color");
   c.z = pk_cols_find(cols, "z");
   int err = need(&c, &c.x, "x", "x");

@@ -174,6 +174,30 @@ int pk_plot_build_indexed(pk_pool *pool, const pk_plot_spec *spec,
                           const pk_cols *cols, const pk_dindex *dix,
                           pk_plot_out **out, pk_errmsg *e);
 
+/* True when spec's picture is a grid of point counts on linear axes:
+ * scatter and density without a colour, heatmap of counts. Such a plot
+ * needs of its x and y only their extents and the counts, so it can be
+ * built while the rows stream past (plot_stream.h). */
+bool pk_plot_streamable(const pk_plot_spec *spec);
+
+/* Counts the points of x and y into a density grid, in place of a scan of
+ * the columns' arrays. Fills counts (ds->nx * ds->ny, row-major as
+ * pk_density2d) and *ks; returns PK_OK or an error with e set. */
+typedef struct pk_plot_counter {
+  int (*count)(void *arg, pk_pool *pool, const pk_density2d_spec *ds,
+               uint64_t *counts, pk_kstats *ks, pk_errmsg *e);
+  void *arg;
+} pk_plot_counter;
+
+/* pk_plot_build for a streamable spec whose points counter counts: cols
+ * need only x and y's extents and the row count, so they may be hollow
+ * (columns.h). PK_EINVAL when spec is not streamable, x or y is missing,
+ * unranged or categorical, or a scatter has too few rows for a density
+ * raster (it would draw the raw points); the counter's errors. */
+int pk_plot_build_counted(pk_pool *pool, const pk_plot_spec *spec,
+                          const pk_cols *cols, const pk_plot_counter *counter,
+                          pk_plot_out **out, pk_errmsg *e);
+
 /* How one axis was binned, in the kernels' terms: the viewport [lo, hi) and
  * the bin count n, in log10 space when `log` (then the bins are edges
  * 10^lo ... 10^hi in data space). `used` is false for an axis that was not

@@ -57,7 +57,7 @@ json_t *pk_status_json(pk_server *s) {
   pk_db_memory_bytes(s->db, &duck);
   return json_pack(
       "{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:f, s:I, s:I}, "
-      "s:{s:I, s:I, s:I}, s:I}",
+      "s:{s:I, s:I, s:I}, s:I, s:I}",
       "memory", "rss", (json_int_t)rss_bytes(), "cache_bytes",
       (json_int_t)rs.resident, "cache_budget", (json_int_t)rs.budget,
       "cache_spilled", (json_int_t)rs.spilled, "duckdb_bytes", (json_int_t)duck,
@@ -66,7 +66,8 @@ json_t *pk_status_json(pk_server *s) {
       (json_int_t)rs.indexes, "indexing", (json_int_t)rs.indexing, "tasks",
       "running", (json_int_t)ps.running, "queued",
       (json_int_t)(ps.queued[0] + ps.queued[1]), "jobs", (json_int_t)jobs,
-      "catalog_version", (json_int_t)pk_db_catalog_version(s->db));
+      "catalog_version", (json_int_t)pk_db_catalog_version(s->db),
+      "plots_streamed", (json_int_t)atomic_load(&s->plots_streamed));
 }
 
 int pk_api_status(pk_req *r) {

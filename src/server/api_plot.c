@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "engine/format_out.h"
+#include "engine/plot_stream.h"
 #include "render/render.h"
 #include "server/pkpl.h"
 #include "server/server_int.h"
@@ -162,23 +163,23 @@ typedef struct pjob {
   pk_errmsg e;
 } pjob;
 
-/* Loads (through the cache) and builds; on success *po and *h are the
- * caller's (pk_plot_out_free, pk_cache_cols_release). */
-static int build(pjob *j, pk_cache_cols **h, pk_plot_out **po) {
+/* Builds the plot: from the cache, or streamed for a large source
+ * (engine/plot_stream.h). On success *r is the caller's
+ * (pk_plot_result_free). */
+static int build(pjob *j, pk_plot_result *r) {
   pk_db_conn *c = NULL;
-  *h = NULL;
-  *po = NULL;
+  memset(r, 0, sizeof *r);
   if (pk_op_acquire(j->s, j->op, PK_DB_READER, &c) != PK_OP_RUNNING) {
     pk_op_release(j->s, j->op, c);
     return PK_EINTERRUPTED;
   }
-  int err = pk_plot_load(j->s->cache, c, &j->spec, j->sql, h, &j->e);
+  int err = pk_plot_run(j->s->cache, c, j->s->kern, &j->spec, j->sql,
+                        j->s->stream_min_rows, r, &j->e);
   pk_op_release(j->s, j->op, c);
-  if (!err && pk_ops_reason(&j->s->ops, j->op) != PK_OP_RUNNING)
+  if (!err && pk_ops_reason(&j->s->ops, j->op) != PK_OP_RUNNING) {
+    pk_plot_result_free(r);
     err = PK_EINTERRUPTED;
-  if (!err)
-    err = pk_plot_build_indexed(j->s->kern, &j->spec, pk_cache_cols_view(*h),
-                                pk_cache_cols_index(*h, "x", "y"), po, &j->e);
+  }
   return err;
 }
 
@@ -217,20 +218,90 @@ static void index_later(pk_server *s, pk_cache_cols *h, const pk_plot_spec *sp,
     pk_cache_cols_release(mine);
 }
 
+/* ---- filling the cache after a streamed plot ----------------------------- */
+
+/* The columns of a streamed plot, loaded into the cache in the background
+ * so that the next viewports re-aggregate from memory; a registered op, so
+ * that shutdown interrupts it. Then the density index, as after a plot
+ * from the cache. */
+typedef struct fill_job {
+  pk_server *s;
+  pk_op op;
+  pk_plot_spec spec; /* its x and y point at x, y */
+  char *x, *y, *sql;
+  pk_plot_kind model;
+} fill_job;
+
+static void fill_free(fill_job *f) {
+  free(f->x);
+  free(f->y);
+  free(f->sql);
+  free(f);
+}
+
+static void fill_task(pk_task *self, void *arg) {
+  (void)self;
+  fill_job *f = arg;
+  pk_db_conn *c = NULL;
+  pk_cache_cols *h = NULL;
+  pk_errmsg e = {{0}};
+  if (pk_op_acquire(f->s, &f->op, PK_DB_READER, &c) == PK_OP_RUNNING &&
+      pk_plot_load(f->s->cache, c, &f->spec, f->sql, &h, &e) == PK_OK) {
+    pk_plot model = {.kind = f->model};
+    index_later(f->s, h, &f->spec, &model);
+  } /* else: the next plot streams or loads again */
+  pk_op_release(f->s, &f->op, c);
+  pk_cache_cols_release(h);
+}
+
+static void fill_done(void *arg, int status) {
+  (void)status;
+  fill_job *f = arg;
+  pk_ops_end(&f->s->ops, &f->op);
+  fill_free(f);
+}
+
+static void fill_later(pk_server *s, const pjob *j, const pk_plot *model) {
+  fill_job *f = calloc(1, sizeof *f);
+  if (!f)
+    return;
+  f->s = s;
+  f->spec = j->spec;
+  f->spec.title = f->spec.color = f->spec.z = NULL; /* unused here */
+  f->spec.x = f->x = strdup(j->spec.x);
+  f->spec.y = f->y = strdup(j->spec.y);
+  f->sql = strdup(j->sql);
+  f->model = model->kind;
+  if (!f->x || !f->y || !f->sql) {
+    fill_free(f);
+    return;
+  }
+  /* No plot id: a newer viewport of the plot must not stop its own fill. */
+  f->op.deadline_ns = pk_now_ns() + s->timeout_ns;
+  pk_ops_begin(&s->ops, &f->op);
+  pk_task_spec ts = {.prio = PK_PRIO_BACKGROUND,
+                     .fn = fill_task,
+                     .arg = f,
+                     .on_done = fill_done,
+                     .nowait = true};
+  if (pk_pool_submit_ex(s->exec, &ts, NULL) != PK_OK) {
+    pk_ops_end(&s->ops, &f->op);
+    fill_free(f);
+  }
+}
+
 static void plot_task(void *arg) {
   pjob *j = arg;
-  pk_cache_cols *h = NULL;
-  pk_plot_out *po = NULL;
-  j->err = build(j, &h, &po);
+  pk_plot_result r;
+  j->err = build(j, &r);
   if (!j->err) {
-    const pk_cols *cols = pk_cache_cols_view(h);
-    bool cached = pk_cache_cols_hit(h);
-    pk_plot model = *pk_plot_out_model(po);
+    const pk_cols *cols = pk_plot_result_cols(&r);
+    pk_plot model = *pk_plot_out_model(r.out);
     pk_pkpl_meta m = {.plot = j->plot_id,
                       .seq = j->seq,
                       .rows = cols->nrows,
-                      .points = pk_plot_out_points(po),
-                      .cached = cached};
+                      .points = pk_plot_out_points(r.out),
+                      .cached = r.cols && pk_cache_cols_hit(r.cols)};
     m.ext_x0 = m.ext_x1 = m.ext_y0 = m.ext_y1 = NAN;
     pk_plot_kind k = j->spec.kind;
     if (k == PK_PLOT_SCATTER || k == PK_PLOT_LINE || k == PK_PLOT_AREA ||
@@ -241,11 +312,14 @@ static void plot_task(void *arg) {
       col_range(cols, "y", &m.ext_y0, &m.ext_y1);
     m.elapsed_ms = (double)(pk_now_ns() - j->t0) / 1e6;
     j->err = pk_pkpl_encode(&model, &m, &j->out, &j->len, &j->e);
-    if (!j->err)
-      index_later(j->s, h, &j->spec, &model);
+    if (!j->err && r.cols)
+      index_later(j->s, r.cols, &j->spec, &model);
+    else if (!j->err) {
+      atomic_fetch_add(&j->s->plots_streamed, 1);
+      fill_later(j->s, j, &model);
+    }
   }
-  pk_plot_out_free(po);
-  pk_cache_cols_release(h);
+  pk_plot_result_free(&r);
 }
 
 /* Parses what plot and export share. Returns 0 or the reply sent. */
@@ -331,11 +405,10 @@ static void export_task(void *arg) {
   pjob *j = arg;
   const char *f = j->format;
   if (!strcmp(f, "png") || !strcmp(f, "svg") || !strcmp(f, "pdf")) {
-    pk_cache_cols *h = NULL;
-    pk_plot_out *po = NULL;
-    j->err = build(j, &h, &po);
+    pk_plot_result r;
+    j->err = build(j, &r);
     if (!j->err) {
-      pk_plot model = *pk_plot_out_model(po);
+      pk_plot model = *pk_plot_out_model(r.out);
       if (!strcmp(f, "png"))
         j->err = pk_render_png_buffer(&model, j->spec.width, j->spec.height,
                                       j->dpi, &j->out, &j->len, NULL, &j->e);
@@ -343,8 +416,7 @@ static void export_task(void *arg) {
         j->err = pk_render_file(&model, j->file, j->spec.width, j->spec.height,
                                 j->dpi, &j->e);
     }
-    pk_plot_out_free(po);
-    pk_cache_cols_release(h);
+    pk_plot_result_free(&r);
     return;
   }
   pk_db_conn *c = NULL;

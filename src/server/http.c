@@ -25,6 +25,7 @@
 #include "base/clock.h"
 #include "base/paths.h"
 #include "base/sys.h"
+#include "engine/plot_stream.h"
 #include "server/assets.h"
 #include "server/server_int.h"
 
@@ -653,6 +654,9 @@ int pk_server_start(const pk_server_config *cfg, pk_server **out,
   s->started_ns = pk_now_ns();
   s->index_min_rows =
       cfg->index_min_rows ? cfg->index_min_rows : PK_INDEX_MIN_ROWS;
+  s->stream_min_rows = cfg->stream_min_rows == UINT64_MAX ? 0
+                       : cfg->stream_min_rows ? (size_t)cfg->stream_min_rows
+                                              : PK_PLOT_STREAM_MIN_ROWS;
   s->timeout_ns =
       (uint64_t)(cfg->query_timeout_s ? cfg->query_timeout_s : 600) *
       1000000000ull;

@@ -49,6 +49,11 @@ typedef struct pk_server_config {
    * the background (engine/dindex.h); 0: PK_INDEX_MIN_ROWS (below it a scan
    * takes a few ms anyway); UINT64_MAX: never. */
   uint64_t index_min_rows;
+  /* Plots whose picture is a grid of counts over a source of at least this
+   * many rows are streamed (engine/plot_stream.h) and their columns cached
+   * in the background afterwards; 0: PK_PLOT_STREAM_MIN_ROWS; UINT64_MAX:
+   * never (always load into the cache first). */
+  uint64_t stream_min_rows;
 } pk_server_config;
 
 /* Starts serving on 127.0.0.1. On success *out is stopped with

@@ -61,6 +61,8 @@ struct pk_server {
   char upload_dir[PATH_MAX];
   uint64_t started_ns, timeout_ns;
   uint64_t index_min_rows;
+  size_t stream_min_rows; /* engine/plot_stream.h; 0: never stream */
+  atomic_uint_fast64_t plots_streamed;
   pk_pool *exec;   /* queries, plots (interactive), imports, exports */
   pk_pool *kern;   /* plot kernels */
   pk_pool *http;   /* runs the handlers (civetweb's stacks are too small) */

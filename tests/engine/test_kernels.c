@@ -307,6 +307,70 @@ static void test_density_random(void) {
   free(w);
 }
 
+/* The accumulator (batches in one thread) against pk_density2d on the
+ * whole input: the same counts and tallies for any batch sizes, including
+ * a cell that wraps its 16-bit counter. */
+static void check_acc(const double *x, const double *y, size_t n,
+                      pk_density2d_spec spec, uint64_t *seed) {
+  size_t cells = spec.nx * spec.ny;
+  uint64_t *want = calloc(cells, sizeof *want), *got = calloc(cells, 8);
+  ASSERT(want && got);
+  pk_kstats ws, gs;
+  ASSERT_OK(pk_density2d(NULL, x, y, NULL, n, &spec, want, NULL, &ws));
+  pk_density2d_acc *a = NULL;
+  ASSERT_OK(pk_density2d_acc_begin(&spec, &a));
+  for (size_t i = 0; i < n;) {
+    size_t m = 1 + pk_test_xorshift(seed) % 5000;
+    m = m < n - i ? m : n - i;
+    pk_density2d_acc_add(a, x + i, y + i, m);
+    i += m;
+  }
+  pk_density2d_acc_add(a, NULL, NULL, 0);
+  pk_density2d_acc_end(a, got, &gs);
+  for (size_t i = 0; i < cells; i++)
+    ASSERT_UEQ(got[i], want[i]);
+  ASSERT_UEQ(gs.n, ws.n);
+  ASSERT_UEQ(gs.counted, ws.counted);
+  ASSERT_UEQ(gs.skipped, ws.skipped);
+  ASSERT_UEQ(gs.outside, ws.outside);
+  free(want);
+  free(got);
+}
+
+static void test_density_acc(void) {
+  size_t n = 300000;
+  double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+  ASSERT(x && y);
+  uint64_t seed = 77;
+  for (int d = UNIFORM; d <= CLUSTERED; d++) {
+    for (size_t i = 0; i < n; i++) {
+      x[i] = draw((enum dist)d, 0);
+      y[i] = draw((enum dist)d, 1);
+    }
+    sprinkle(x, n, 5);
+    sprinkle(y, n, 5);
+    check_acc(x, y, n, (pk_density2d_spec){0, 1, 0, 1, 64, 48, PK_KAGG_COUNT},
+              &seed);
+    check_acc(x, y, n,
+              (pk_density2d_spec){0.1, 0.7, 0.3, 0.65, 7, 300, PK_KAGG_COUNT},
+              &seed);
+  }
+  /* 300k points in one cell: its counter wraps four times. */
+  for (size_t i = 0; i < n; i++)
+    x[i] = y[i] = 0.5;
+  check_acc(x, y, n, (pk_density2d_spec){0, 1, 0, 1, 3, 3, PK_KAGG_COUNT},
+            &seed);
+  pk_density2d_acc *a = NULL;
+  pk_density2d_spec bad = {0, 1, 0, 1, 3, 3, PK_KAGG_SUM};
+  ASSERT_ERR(pk_density2d_acc_begin(&bad, &a), PK_EINVAL);
+  bad = (pk_density2d_spec){1, 1, 0, 1, 3, 3, PK_KAGG_COUNT};
+  ASSERT_ERR(pk_density2d_acc_begin(&bad, &a), PK_EINVAL);
+  ASSERT(a == NULL);
+  pk_density2d_acc_end(NULL, NULL, NULL);
+  free(x);
+  free(y);
+}
+
 static void check_hist(const double *v, size_t n, double lo, double hi,
                        size_t nbins);
 
@@ -898,6 +962,7 @@ int main(void) {
   RUN(test_density_special);
   RUN(test_density_edges);
   RUN(test_density_random);
+  RUN(test_density_acc);
   RUN(test_histogram);
   RUN(test_hist_nice);
   RUN(test_log10_map);

@@ -398,6 +398,31 @@ eq "$(jget 'j["grid"]["v"], j["points"]')" "$g_zoom" "a zoom through the index e
 dens 3 null
 eq "$(jget 'j["grid"]["v"], j["points"]')" "$g_whole" "the whole extent through the index equals the scan"
 stop_server
+
+# ---- streamed plots: the same picture, then the columns cached behind it ---------------
+start_server "$TMP/w.duckdb" --stream-min-rows 500 --index-min-rows 500
+dens 1 null
+eq "$(jget 'j["grid"]["v"], j["points"]')" "$g_whole" "a streamed density plot equals the cached one"
+eq "$(jget 'j["cached"], j["rows"], j["extent"]["x1"], j["extent"]["y1"]')" "(False, 1000, 99.0, 499.5)" "streamed: not cached, rows and extent"
+req GET /api/status
+eq "$(jget 'j["plots_streamed"]')" 1 "the plot was streamed"
+for _ in $(seq 100); do
+  req GET /api/status
+  [ "$(jget 'j["cache"]["indexes"]')" = 1 ] && break
+  sleep 0.1
+done
+eq "$(jget 'j["cache"]["indexes"]')" 1 "the columns are cached and indexed in the background"
+dens 2 "$ZOOM"
+eq "$(jget 'j["grid"]["v"], j["points"]')" "$g_zoom" "a zoom after a streamed plot equals the scan"
+eq "$(jget 'j["cached"]')" "True" "the zoom comes from the cache"
+HEAT='{"plot": "hm", "seq": 1, "sql": "SELECT * FROM pts WHERE x > 3", "spec": {"kind": "heatmap", "x": "x", "y": "y", "bins": 9}}'
+plot "$HEAT"
+h_stream=$(jget 'j["grid"]["v"], j["points"], j["cached"]')
+stop_server
+start_server "$TMP/w.duckdb" --stream-min-rows 0
+plot "$HEAT"
+eq "$(jget 'j["grid"]["v"], j["points"], j["cached"]')" "$h_stream" "a streamed heatmap equals the cached one"
+stop_server
 PID=
 
 finish

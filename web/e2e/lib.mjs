@@ -111,13 +111,14 @@ export async function hoverBin(page, plot, fy, fx0, fx1, step) {
   return null;
 }
 
-/** Waits until the server runs no task and builds no density index;
+/** Waits until the server runs and queues no task (a cache fill after a
+ * streamed plot, the density index after it) and builds no index;
  * returns how many density indexes it holds. */
 export async function waitServerIdle(page) {
   return page.evaluate(async () => {
     for (;;) {
       const st = await (await fetch('/api/status', { credentials: 'same-origin' })).json();
-      if (!st.cache.indexing && st.tasks.running === 0) return st.cache.indexes;
+      if (!st.cache.indexing && st.tasks.running === 0 && st.tasks.queued === 0) return st.cache.indexes;
       await new Promise((r) => setTimeout(r, 50));
     }
   });
