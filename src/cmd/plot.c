@@ -20,7 +20,6 @@
 #include "engine/db.h"
 #include "engine/importer.h"
 #include "engine/plot.h"
-#include "engine/plot_stream.h"
 #include "render/render.h"
 #include "runtime/pool.h"
 
@@ -133,24 +132,6 @@ static int check_columns(pk_db_conn *c, const char *src, const pk_plot_spec *s,
   }
   pk_cols_free(cs);
   return PK_OK;
-}
-
-/* Loads sql's columns for s. A picture that is a grid of counts over more
- * than PK_PLOT_STREAM_MIN_ROWS rows is left hollow (*out has the shape
- * only), to be counted while the rows stream past once more
- * (plot_stream.h): the 1.6 GB of arrays a 100M-row scatter would load are
- * never written. */
-static int load(pk_db_conn *c, const pk_plot_spec *s, const char *sql,
-                pk_cols **out, pk_errmsg *e) {
-  if (!pk_plot_streamable(s))
-    return pk_cols_load(c, sql, out, e);
-  int err = pk_cols_load_capped(c, sql, PK_PLOT_STREAM_MIN_ROWS - 1, out, e);
-  if (!err && (*out)->hollow && !pk_plot_countable(s, *out)) {
-    pk_cols_free(*out);
-    *out = NULL;
-    err = pk_cols_load(c, sql, out, e);
-  }
-  return err;
 }
 
 int cmd_plot(int argc, char **argv) {
@@ -341,17 +322,14 @@ int cmd_plot(int argc, char **argv) {
       memset(&e, 0, sizeof e);
   }
   if (err == PK_EUNSUPPORTED)
-    err = load(conn, &s, q.s, &cols, &e);
+    err = pk_cols_load(conn, q.s, &cols, &e);
   if (err == PK_ENOMEM && capped &&
       pk_db_set_memory_limit(conn, 0, NULL) == PK_OK) {
     /* A source that needs more (a view that aggregates): once more with
      * the usual limit. */
     memset(&e, 0, sizeof e);
-    err = load(conn, &s, q.s, &cols, &e);
+    err = pk_cols_load(conn, q.s, &cols, &e);
   }
-  pk_plot_out *po = NULL;
-  if (!err && cols->hollow)
-    err = pk_plot_stream_build(conn, pool, &s, q.s, cols, &po, &e);
   if (err && err != PK_EINTERRUPTED) {
     pk_errmsg e2 = {{0}};
     if (check_columns(conn, srcq.s, &s, &e2, &missing) == PK_OK && missing) {
@@ -365,16 +343,15 @@ int cmd_plot(int argc, char **argv) {
   pk_sqlbuf_free(&srcq);
   pk_sqlbuf_free(&q);
 
+  pk_plot_out *po = NULL;
   if (!err && !missing && !interrupted) {
-    if (!po)
-      err = pk_plot_build(pool, &s, cols, &po, &e);
+    err = pk_plot_build(pool, &s, cols, &po, &e);
     if (!err && !*pk_cli_dbwatch_flag()) /* Ctrl-C while building: no file */
       err = pk_render_file(pk_plot_out_model(po), out, s.width, s.height,
                            (double)dpi, &e);
   }
   interrupted = pk_cli_dbwatch_end(&dw) || interrupted;
   size_t rows = cols ? cols->nrows : 0, pts = po ? pk_plot_out_points(po) : 0;
-  bool streamed = cols && cols->hollow;
   size_t nonpos = po ? pk_plot_out_nonpositive(po) : 0;
   pk_plot_out_free(po);
   pk_cols_free(cols);
@@ -388,9 +365,8 @@ int cmd_plot(int argc, char **argv) {
     return pk_cli_fail("plot", EX_DATAERR, "%s", e.text);
   if (err)
     return pk_cli_fail("plot", pk_exit_code(err), "%s", e.text);
-  fprintf(stderr, "plot: %zu rows%s, %zu points drawn, %s, %.3f s -> %s\n",
-          rows, streamed ? " streamed" : "", pts, kind,
-          (double)(pk_now_ns() - t0) / 1e9, out);
+  fprintf(stderr, "plot: %zu rows, %zu points drawn, %s, %.3f s -> %s\n", rows,
+          pts, kind, (double)(pk_now_ns() - t0) / 1e9, out);
   if (nonpos)
     fprintf(stderr,
             "plot: %zu row%s left out: a value <= 0 cannot go on a log "

@@ -33,7 +33,8 @@ static int count_stream(void *arg, pk_pool *pool, const pk_density2d_spec *ds,
   return err;
 }
 
-bool pk_plot_countable(const pk_plot_spec *s, const pk_cols *shape) {
+/* Whether spec can be built from shape, the hollow result of its query. */
+static bool countable(const pk_plot_spec *s, const pk_cols *shape) {
   if (!pk_plot_streamable(s))
     return false;
   for (size_t i = 0; i < shape->ncols; i++)
@@ -42,9 +43,11 @@ bool pk_plot_countable(const pk_plot_spec *s, const pk_cols *shape) {
   return s->kind != PK_PLOT_SCATTER || shape->nrows > PK_PLOT_SCATTER_RAW_MAX;
 }
 
-int pk_plot_stream_build(pk_db_conn *conn, pk_pool *pool, const pk_plot_spec *s,
-                         const char *sql, const pk_cols *shape,
-                         pk_plot_out **out, pk_errmsg *e) {
+/* Builds s from shape by scanning sql (pk_plot_sql's query) again and
+ * counting the points as they stream past. */
+static int stream_build(pk_db_conn *conn, pk_pool *pool, const pk_plot_spec *s,
+                        const char *sql, const pk_cols *shape,
+                        pk_plot_out **out, pk_errmsg *e) {
   counting k = {.conn = conn, .sql = sql};
   pk_plot_counter counter = {count_stream, &k};
   return pk_plot_build_counted(pool, s, shape, &counter, out, e);
@@ -65,12 +68,12 @@ int pk_plot_run(pk_cache *cache, pk_db_conn *conn, pk_pool *pool,
       keep = PK_PLOT_SCATTER_RAW_MAX;
     err = pk_cache_cols_try(cache, conn, source, cols, alias, n, NULL, keep,
                             &r->cols, &r->shape, e);
-    if (!err && r->shape && !pk_plot_countable(s, r->shape)) {
+    if (!err && r->shape && !countable(s, r->shape)) {
       pk_cols_free(r->shape);
       r->shape = NULL;
     }
     if (!err && r->shape)
-      err = pk_plot_stream_build(conn, pool, s, q.s, r->shape, &r->out, e);
+      err = stream_build(conn, pool, s, q.s, r->shape, &r->out, e);
   }
   pk_sqlbuf_free(&q);
   if (!err && !r->cols && !r->shape)

@@ -50,29 +50,15 @@ typedef struct pk_plot_result {
  * most stream_min_rows - 1 rows (for a scatter at least
  * PK_PLOT_SCATTER_RAW_MAX, which it draws as points); a larger source is
  * streamed: r->shape is set, r->cols is NULL and nothing was cached. Any
- * other spec, a shape that is not pk_plot_countable, or stream_min_rows 0
- * goes through
+ * other spec, categorical x or y (their codes follow the order of first
+ * appearance, which two scans of a parallel source need not share), or
+ * stream_min_rows 0 goes through
  * pk_plot_load and pk_plot_build_indexed (with the cached density index).
  * On success free r with pk_plot_result_free; on error r is empty.
  * Errors: those of pk_plot_load, pk_plot_build and pk_db_exec. */
 int pk_plot_run(pk_cache *cache, pk_db_conn *conn, pk_pool *pool,
                 const pk_plot_spec *spec, const char *source,
                 size_t stream_min_rows, pk_plot_result *r, pk_errmsg *e);
-
-/* Whether spec can be built from the hollow shape of its pk_plot_sql
- * query's result: it is streamable, x and y are not categorical (codes
- * follow the order of first appearance, which two scans of a parallel
- * source need not share), and a scatter has more rows than it draws as
- * points. */
-bool pk_plot_countable(const pk_plot_spec *spec, const pk_cols *shape);
-
-/* Builds spec from shape (pk_plot_countable), the hollow result of sql
- * (pk_plot_sql's query for spec), by scanning sql again on conn and
- * counting the points as they stream past. Errors: those of pk_db_exec,
- * PK_EINVAL (not countable), PK_ENOMEM. */
-int pk_plot_stream_build(pk_db_conn *conn, pk_pool *pool,
-                         const pk_plot_spec *spec, const char *sql,
-                         const pk_cols *shape, pk_plot_out **out, pk_errmsg *e);
 
 /* The columns behind r's model: the cache's view, or the streamed shape
  * (row count, extents). */

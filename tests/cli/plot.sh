@@ -112,25 +112,6 @@ for args in "--kind scatter --x x --y y" "--kind histogram --x y" \
   cmp -s "n_$n.png" "d_$n.png" ||
     fail "native and DuckDB CSV reads drew different pictures: $args"
 done
-# Over 1M rows a scatter or count heatmap through DuckDB is counted while
-# the rows stream past, never loaded (engine/plot_stream.h): the same bytes
-# as the native reader's full load.
-"$PIKA" query "COPY (SELECT i AS id, CASE WHEN i % 101 = 0 THEN NULL ELSE
-  random() * 10 END AS x, sin(i) * 1e3 AS y FROM range(1200000) t(i))
-  TO 'huge.csv' (HEADER)" >/dev/null
-for args in "--kind scatter --x x --y y" "--kind heatmap --x id --y y"; do
-  n=$(echo "$args" | tr -cd 'a-z')
-  # shellcheck disable=SC2086
-  expect 0 "$PIKA" plot huge.csv $args -o "hn_$n.png"
-  contains "$ERR" "1200000 rows," "native CSV read, not streamed: $args"
-  # shellcheck disable=SC2086
-  expect 0 "$PIKA" plot --sql "SELECT * FROM read_csv('huge.csv')" $args \
-    -o "hs_$n.png"
-  contains "$ERR" "1200000 rows streamed," "streamed: $args"
-  checks=$((checks + 1))
-  cmp -s "hn_$n.png" "hs_$n.png" ||
-    fail "a streamed plot differs from a loaded one: $args"
-done
 { echo 'x,y,s'; echo '1,2,"a, b"'; echo '3,4,c'; } >quoted.csv
 expect 0 "$PIKA" plot quoted.csv --kind scatter --x x --y y -o quoted.png
 contains "$ERR" "2 rows" "a quoted CSV read by DuckDB"
