@@ -173,15 +173,23 @@ static void fill_stats(pk_kstats *st, size_t n, const tally *tl,
   st->counted = st->n - st->skipped - st->outside;
 }
 
+/* The spec's axes and cell count into c; false for a bad spec. */
+static bool d2_grid(d2ctx *c, const pk_density2d_spec *spec) {
+  if (!pk_kaxis_init(&c->ax, spec->x0, spec->x1, spec->nx) ||
+      !pk_kaxis_init(&c->ay, spec->y0, spec->y1, spec->ny) ||
+      spec->nx > ((size_t)1 << 28) / spec->ny)
+    return false;
+  c->cells = spec->nx * spec->ny;
+  return true;
+}
+
 int pk_density2d(pk_pool *pool, const double *x, const double *y,
                  const double *w, size_t n, const pk_density2d_spec *spec,
                  uint64_t *counts, double *values, pk_kstats *stats) {
   if (!spec || !counts || (n > 0 && (!x || !y)))
     return PK_EINVAL;
   d2ctx c = {.x = x, .y = y, .w = w, .agg = spec->agg};
-  if (!pk_kaxis_init(&c.ax, spec->x0, spec->x1, spec->nx) ||
-      !pk_kaxis_init(&c.ay, spec->y0, spec->y1, spec->ny) ||
-      spec->nx > ((size_t)1 << 28) / spec->ny)
+  if (!d2_grid(&c, spec))
     return PK_EINVAL;
   bool weighted = spec->agg != PK_KAGG_COUNT;
   if (weighted && (spec->agg < PK_KAGG_SUM || spec->agg > PK_KAGG_MAX ||
@@ -189,7 +197,6 @@ int pk_density2d(pk_pool *pool, const double *x, const double *y,
     return PK_EINVAL;
   if ((unsigned)spec->agg > PK_KAGG_MAX)
     return PK_EINVAL;
-  c.cells = spec->nx * spec->ny;
   unsigned nparts = pk_kpar_parts(pool, n);
   void *grid[PK_KPAR_MAX_PARTS] = {0};
   uint64_t *over[PK_KPAR_MAX_PARTS] = {0};
@@ -312,14 +319,10 @@ int pk_density2d_acc_begin(const pk_density2d_spec *spec,
   if (!a)
     return PK_ENOMEM;
   d2ctx *c = &a->c;
-  if (!spec || spec->agg != PK_KAGG_COUNT ||
-      !pk_kaxis_init(&c->ax, spec->x0, spec->x1, spec->nx) ||
-      !pk_kaxis_init(&c->ay, spec->y0, spec->y1, spec->ny) ||
-      spec->nx > ((size_t)1 << 28) / spec->ny) {
+  if (!spec || spec->agg != PK_KAGG_COUNT || !d2_grid(c, spec)) {
     free(a);
     return PK_EINVAL;
   }
-  c->cells = spec->nx * spec->ny;
   c->grid = a->grid;
   c->over = a->over;
   a->grid[0] = calloc(c->cells, sizeof(uint16_t));

@@ -1138,16 +1138,21 @@ bool pk_plot_streamable(const pk_plot_spec *s) {
   return grid && !s->log_x && !s->log_y;
 }
 
+bool pk_plot_countable(const pk_plot_spec *spec, const pk_cols *cols) {
+  const pk_col *x = pk_cols_find(cols, "x"), *y = pk_cols_find(cols, "y");
+  /* What the builder reads of x and y besides the counts: their extents
+   * (and a scatter's raw points, which it must not need). */
+  return pk_plot_streamable(spec) && x && y && x->ranged && y->ranged &&
+         !x->is_categorical && !y->is_categorical &&
+         (spec->kind != PK_PLOT_SCATTER ||
+          cols->nrows > PK_PLOT_SCATTER_RAW_MAX);
+}
+
 int pk_plot_build_counted(pk_pool *pool, const pk_plot_spec *spec,
                           const pk_cols *cols, const pk_plot_counter *counter,
                           pk_plot_out **out, pk_errmsg *e) {
   *out = NULL;
-  const pk_col *x = pk_cols_find(cols, "x"), *y = pk_cols_find(cols, "y");
-  /* What the builder reads of x and y besides the counts: their extents
-   * (and a scatter's raw points, which it must not need). */
-  if (!pk_plot_streamable(spec) || !x || !y || !x->ranged || !y->ranged ||
-      x->is_categorical || y->is_categorical ||
-      (spec->kind == PK_PLOT_SCATTER && cols->nrows <= PK_PLOT_SCATTER_RAW_MAX))
+  if (!pk_plot_countable(spec, cols))
     return pk_errmsg_set(e, PK_EINVAL,
                          "this plot cannot be built from counts alone");
   return build(pool, spec, cols, NULL, counter, out, e);

@@ -189,11 +189,17 @@ typedef struct pk_plot_counter {
   void *arg;
 } pk_plot_counter;
 
+/* Whether pk_plot_build_counted can build spec from cols: spec is
+ * streamable, x and y are there, ranged and not categorical (codes follow
+ * the order of first appearance, which two scans of a parallel source
+ * need not share), and a scatter has more rows than it draws as raw
+ * points. */
+bool pk_plot_countable(const pk_plot_spec *spec, const pk_cols *cols);
+
 /* pk_plot_build for a streamable spec whose points counter counts: cols
  * need only x and y's extents and the row count, so they may be hollow
- * (columns.h). PK_EINVAL when spec is not streamable, x or y is missing,
- * unranged or categorical, or a scatter has too few rows for a density
- * raster (it would draw the raw points); the counter's errors. */
+ * (columns.h). PK_EINVAL when not pk_plot_countable; the counter's
+ * errors. */
 int pk_plot_build_counted(pk_pool *pool, const pk_plot_spec *spec,
                           const pk_cols *cols, const pk_plot_counter *counter,
                           pk_plot_out **out, pk_errmsg *e);

@@ -33,16 +33,6 @@ static int count_stream(void *arg, pk_pool *pool, const pk_density2d_spec *ds,
   return err;
 }
 
-/* Whether spec can be built from shape, the hollow result of its query. */
-static bool countable(const pk_plot_spec *s, const pk_cols *shape) {
-  if (!pk_plot_streamable(s))
-    return false;
-  for (size_t i = 0; i < shape->ncols; i++)
-    if (shape->cols[i].is_categorical)
-      return false;
-  return s->kind != PK_PLOT_SCATTER || shape->nrows > PK_PLOT_SCATTER_RAW_MAX;
-}
-
 /* Builds s from shape by scanning sql (pk_plot_sql's query) again and
  * counting the points as they stream past. */
 static int stream_build(pk_db_conn *conn, pk_pool *pool, const pk_plot_spec *s,
@@ -68,7 +58,7 @@ int pk_plot_run(pk_cache *cache, pk_db_conn *conn, pk_pool *pool,
       keep = PK_PLOT_SCATTER_RAW_MAX;
     err = pk_cache_cols_try(cache, conn, source, cols, alias, n, NULL, keep,
                             &r->cols, &r->shape, e);
-    if (!err && r->shape && !countable(s, r->shape)) {
+    if (!err && r->shape && !pk_plot_countable(s, r->shape)) {
       pk_cols_free(r->shape);
       r->shape = NULL;
     }
